@@ -1,0 +1,19 @@
+"""Test settings: tasks run inline, fast password hashing, files under a temp folder."""
+
+import tempfile
+from pathlib import Path
+
+from config.settings import *  # noqa: F403
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+Q_CLUSTER = {**Q_CLUSTER, "sync": True}  # noqa: F405
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="ap-test-media-"))
+AP_ERP_EXPORT_DIR = Path(tempfile.mkdtemp(prefix="ap-test-erp-"))
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_AUTOREFRESH = True
+LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
