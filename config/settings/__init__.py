@@ -169,6 +169,8 @@ OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o-mini")
 OPENAI_TIMEOUT_SECONDS = env_int("OPENAI_TIMEOUT_SECONDS", 30)
 
 # --- Approvals and ERP ----------------------------------------------------------------------
+# apinvoices hands a checked invoice to this callable; it creates the approval steps.
+AP_APPROVAL_ROUTER = env_str("AP_APPROVAL_ROUTER", "approvals.services.routing.invoice_route")
 AP_BASE_URL = env_str("AP_BASE_URL", "http://127.0.0.1:8000")
 AP_APPROVAL_LINK_MAX_AGE_DAYS = env_int("AP_APPROVAL_LINK_MAX_AGE_DAYS", 7)
 AP_ERP_BACKEND = env_str("AP_ERP_BACKEND", "file")  # file | tryton | quickbooks | xero

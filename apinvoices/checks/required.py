@@ -1,0 +1,33 @@
+"""Fields an invoice cannot be approved without."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from apinvoices.checks import Check, Finding, Kind, Severity, register
+from apinvoices.models import Invoice
+
+REQUIRED = {
+    "vendor_name": _("vendor name"),
+    "invoice_number": _("invoice number"),
+    "issue_date": _("invoice date"),
+    "currency": _("currency"),
+    "total_amount": _("total"),
+}
+
+
+@register
+class RequiredFieldsCheck(Check):
+    kinds = (Kind.MISSING_FIELD,)
+
+    def run(self, invoice: Invoice):
+        for name, label in REQUIRED.items():
+            if getattr(invoice, name) in (None, ""):
+                yield Finding(
+                    kind=Kind.MISSING_FIELD,
+                    key=name,
+                    severity=Severity.BLOCKING,
+                    message=_("The %(field)s is missing. Read it from the original and enter it.")
+                    % {"field": label},
+                    params={"field": name},
+                )
