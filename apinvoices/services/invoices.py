@@ -24,7 +24,7 @@ from apinvoices.models import (
     InvoiceTax,
 )
 from apinvoices.money import quantize_amount
-from apinvoices.services.vendors import vendor_match
+from apinvoices.services.vendors import bank_account_propose_from_invoice, vendor_match
 from apinvoices.states import INVOICE_MACHINE, invoice_transition
 
 S = Invoice.State
@@ -115,6 +115,7 @@ def invoice_apply_extraction(
         invoice.vendor = match.vendor
     invoice.min_confidence = _min_key_confidence(invoice)
     invoice.save()
+    bank_account_propose_from_invoice(invoice=invoice)
 
     if not invoice.touched_by_human:
         invoice.lines.all().delete()
