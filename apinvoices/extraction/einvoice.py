@@ -11,6 +11,7 @@ XXE and "billion laughs" attacks; no e-invoice syntax needs one).
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from datetime import date
@@ -57,6 +58,9 @@ _UNSUPPORTED_INVOICE_ROOTS = {
 }
 
 XML_CONFIDENCE = 1.0
+
+# factur-x logs every flavor/level detection at INFO; that is noise in worker logs.
+logging.getLogger("factur-x").setLevel(logging.WARNING)
 _WS = re.compile(r"\s+")
 
 
