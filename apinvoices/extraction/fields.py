@@ -288,7 +288,7 @@ _TEXT_DATE_DMY = re.compile(
     rf"(?<![\w]){_DAY}\.?\s*(?:de\s+|-|/|\.)?\s*(?P<m>{_MONTH_ALT})\.?,?\s*(?:de\s+|-|/)?\s*{_YEAR}(?!\d)"
 )
 _TEXT_DATE_MDY = re.compile(
-    rf"(?<![\w])(?P<m>{_MONTH_ALT})\.?\s+{_DAY},?\s+{_YEAR}(?!\d)"
+    rf"(?<![\w])(?P<m>{_MONTH_ALT})\.?\s+{_DAY}\s?,?\s+{_YEAR}(?!\d)"
 )
 _ISO_DATE = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})[-/.](?P<m>[01]?\d)[-/.](?P<d>[0-3]?\d)(?!\d)")
 _NUMERIC_DATE = re.compile(
@@ -550,8 +550,10 @@ LABELS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "due_date": {
         "en": ("due date", "payment due", "date due", "due by", "pay by", "payable by", "due on",
-               "payment due date"),
-        "de": ("falligkeitsdatum", "fallig am", "fallig bis", "zahlbar bis", "netto bis", "fallig",
+               "payment due date", "please remit until", "remit until", "pay until", "payable until",
+               "please pay by"),
+        "de": ("falligkeitsdatum", "falligkeitstag", "fallig am", "fallig bis", "zahlbar bis",
+               "netto bis", "bitte bis zum", "bis spatestens", "falligkeit", "fallig", "bis zum",
                "zahlungsziel"),
         "fr": ("date d'echeance", "date limite de paiement", "echeance", "a payer avant le",
                "payable avant le", "date limite"),
@@ -560,7 +562,7 @@ LABELS: dict[str, dict[str, tuple[str, ...]]] = {
         "it": ("data di scadenza", "data scadenza", "scadenza"),
     },
     "total_amount": {
-        "en": ("total amount due", "amount due", "balance due", "total due", "amount payable",
+        "en": ("total amount due", "amount due", "balance due", "total due", "due payable", "amount payable",
                "total payable", "please pay", "amount to pay", "grand total", "invoice total",
                "total amount", "total incl", "total including", "total (incl", "total"),
         "de": ("zu zahlender betrag", "zahlbetrag", "zu zahlen", "rechnungsbetrag", "gesamtbetrag",
@@ -579,7 +581,7 @@ LABELS: dict[str, dict[str, tuple[str, ...]]] = {
         "en": ("total net", "net total", "net amount", "subtotal", "sub-total", "sub total",
                "amount before tax", "total before tax", "total excl", "total excluding",
                "taxable amount", "total untaxed", "untaxed amount", "net"),
-        "de": ("rechnungssumme ohne ust", "summe ohne ust", "gesamtsumme netto", "summe netto",
+        "de": ("rechnungssumme netto", "rechnungssumme ohne ust", "summe ohne ust", "gesamtsumme netto", "summe netto",
                "gesamt netto", "nettobetrag", "nettosumme", "netto", "zwischensumme",
                "warenwert", "gesamtbetrag netto", "summe positionen", "positionssumme"),
         "fr": ("total ht", "montant ht", "total hors taxes", "montant hors taxes", "sous-total",
@@ -589,8 +591,9 @@ LABELS: dict[str, dict[str, tuple[str, ...]]] = {
         "it": ("totale imponibile", "imponibile", "totale netto", "subtotale"),
     },
     "tax_amount": {
-        "en": ("total vat", "vat amount", "total tax", "tax amount", "sales tax", "vat", "tax", "gst"),
-        "de": ("summe mwst", "mwst-betrag", "mwst betrag", "umsatzsteuer", "mehrwertsteuer", "mwst",
+        "en": ("total vat", "vat total", "tax total", "vat amount", "total tax", "tax amount",
+               "sales tax", "vat", "tax", "gst"),
+        "de": ("summe mwst", "mwst gesamt", "ust gesamt", "steuer gesamt", "mwst-betrag", "mwst betrag", "umsatzsteuer", "mehrwertsteuer", "mwst",
                "ust", "steuerbetrag", "steuer"),
         "fr": ("montant tva", "total tva", "tva"),
         "nl": ("btw bedrag", "totaal btw", "btw"),

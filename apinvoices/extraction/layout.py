@@ -219,7 +219,7 @@ def amounts_in(line: Line, start: int, decimal_hint: str | None) -> list[tuple[D
 def _rest_after(line: Line, end: int) -> int:
     """Char position after a label end, skipping separators such as ':' or '#'."""
     rest = line.text[end:]
-    stripped = rest.lstrip(" :#.-–")
+    stripped = re.sub(r"^(?:[\s:#.]|[-–](?!\d))+", "", rest)  # keep the sign of "-7,67"
     return end + len(rest) - len(stripped)
 
 
@@ -372,6 +372,9 @@ def _all_label_matches(line: Line, language: str | None) -> list[F.LabelMatch]:
         matches += F.find_labels(line.text, name, language)
     kept = []
     for match in matches:
+        opened = line.text.rfind("(", 0, match.start)
+        if opened >= 0 and line.text.find(")", opened) >= match.end:
+            continue  # "(excl. USt.)" qualifies another label; it is not one itself
         swallowed = any(
             other.field != match.field and other.start <= match.start and other.end >= match.end
             and (other.end - other.start) > (match.end - match.start)
@@ -392,8 +395,10 @@ def _label_candidates(ctx: _Context) -> list[Candidate]:
                 continue
             matches.sort(key=lambda m: m.start)
             for i, match in enumerate(matches):
+                # Generic words ("invoice", "date") inside a phrase do not end the value.
                 next_label_start = next((m.start for m in matches[i + 1:]
-                                         if m.field != match.field), len(line.text))
+                                         if m.field != match.field and m.start >= match.end
+                                         and m.strength >= 0.8), len(line.text))
                 label_words = line.words_in(match.start, match.end)
                 label_text = line.text[match.start:match.end]
                 strength = match.strength
