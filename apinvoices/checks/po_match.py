@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 from rapidfuzz import fuzz
 
@@ -26,7 +26,9 @@ EXCLUDED_STATES = (Invoice.State.VOID, Invoice.State.DUPLICATE, Invoice.State.RE
 
 
 def tolerance_for(vendor_id: int | None) -> MatchTolerance:
-    tolerances = {t.vendor_id: t for t in MatchTolerance.objects.filter(vendor_id__in=[vendor_id, None])}
+    tolerances = {
+        t.vendor_id: t for t in MatchTolerance.objects.filter(Q(vendor_id=vendor_id) | Q(vendor__isnull=True))
+    }
     return tolerances.get(vendor_id) or tolerances.get(None) or MatchTolerance()
 
 
