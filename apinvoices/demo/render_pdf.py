@@ -567,16 +567,19 @@ def _footer_columns(ctx: Ctx, *, size=6.8, top_rule=True, color=GREY):
     top = pen.h - ctx.style.footer_height + 4
     if top_rule:
         pen.rule(m, top, pen.w - m, width=0.4, color=MID)
-    col_w = (pen.w - 2 * m) / 4
+    widths = [0.21, 0.25, 0.31, 0.23]  # the bank column fits a whole IBAN on one line
     cols = [
         [v.name, *v.address_lines()],
         ctx.vendor_contact(),
         [ctx.L("bank"), *ctx.bank_rows()],
         [v.registration, ctx.vendor_tax_line()] if v.registration else [ctx.vendor_tax_line()],
     ]
-    for i, rows in enumerate(cols):
+    x = m
+    for frac, rows in zip(widths, cols, strict=True):
+        col_w = frac * (pen.w - 2 * m)
         fitted = [part for row in rows for part in pen.wrap(row, col_w - 4, size)]
-        pen.lines(m + i * col_w, top + 10, fitted, size=size, leading=size * 1.35, color=color)
+        pen.lines(x, top + 10, fitted, size=size, leading=size * 1.35, color=color)
+        x += col_w
     pen.text(pen.w - m, pen.h - 8 * mm, _page_label(ctx), size=7, align="right", color=GREY)
 
 
@@ -788,7 +791,7 @@ def _sidebar(ctx: Ctx):
     sections = [
         (None, v.address_lines()),
         (None, ctx.vendor_contact()),
-        (ctx.L("bank"), ctx.bank_rows()),
+        (ctx.L("bank"), [r.replace("IBAN: ", "IBAN\n") for r in ctx.bank_rows()]),
         (ctx.vat_label(v), [v.tax_id_display]),
         (None, pen.wrap(v.registration, w - 14 * mm, 7.5)),
     ]
@@ -797,10 +800,16 @@ def _sidebar(ctx: Ctx):
         if title:
             pen.text(8 * mm, y, title, size=7.5, font="sans_bold", color=ctx.accent)
             y += 9.5
-        fitted = []
         for row in rows:
-            fitted += pen.wrap(row, w - 14 * mm, 7.5)
-        y = pen.lines(8 * mm, y, fitted, size=7.5, leading=9.5)
+            for part in row.split("\n"):
+                # IDs and IBANs shrink to fit the column; prose wraps.
+                room = w - 12 * mm
+                if " " not in part.strip() or part[:2].isalpha() and part[2:4].isdigit():
+                    size = min(7.5, 7.5 * room / pen.width(part, 7.5))
+                    pen.text(8 * mm, y, part, size=size)
+                    y += 9.5
+                else:
+                    y = pen.lines(8 * mm, y, pen.wrap(part, room, 7.5), size=7.5, leading=9.5)
     pen.text(8 * mm, pen.h - 12 * mm, _page_label(ctx), size=7, color=GREY)
 
 

@@ -127,7 +127,7 @@ def _scan(page: Image.Image, rng: random.Random, angle: float) -> Image.Image:
     img = ImageEnhance.Contrast(img).enhance(rng.uniform(0.75, 1.15))
     img = ImageEnhance.Brightness(img).enhance(rng.uniform(0.93, 1.05))
     img = img.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 0.9)))
-    img = _add_noise(img, rng.uniform(5, 14), rng)
+    img = _add_noise(img, rng.uniform(3, 9), rng)
     _specks(img, rng, rng.randint(40, 250), 3)
     if rng.random() < 0.3:
         # A dark streak down the page from dirt on the scanner glass.
@@ -254,9 +254,21 @@ def images_to_tiff(images: list[Image.Image], *, dpi: int = 300) -> bytes:
     return buf.getvalue()
 
 
-def images_to_pdf(images: list[Image.Image], *, dpi: int = 300) -> bytes:
-    """An image-only PDF (no text layer), one page per image, sized by ``dpi``."""
+def images_to_pdf(images: list[Image.Image], *, dpi: int = 300, quality: int = 75) -> bytes:
+    """An image-only PDF (no text layer), one page per image, sized by ``dpi``.
+
+    Greyscale and colour pages are JPEG-compressed at ``quality`` (what scanners do), 1-bit
+    pages CCITT G4."""
     buf = io.BytesIO()
     pages = [i.convert("RGB") if i.mode not in ("L", "RGB", "1") else i for i in images]
-    pages[0].save(buf, "PDF", save_all=True, append_images=pages[1:], resolution=float(dpi))
+    # Pillow hands 1-bit pages to its TIFF G4 encoder, which rejects a JPEG quality.
+    extra = {} if all(p.mode == "1" for p in pages) else {"quality": quality}
+    pages[0].save(buf, "PDF", save_all=True, append_images=pages[1:], resolution=float(dpi),
+                  **extra)
     return buf.getvalue()
+
+
+def to_bitonal(image: Image.Image, *, threshold: int = 170) -> Image.Image:
+    """A scanner's black-and-white mode: a hard threshold, no dithering."""
+    return image.convert("L").point(lambda v: 255 if v > threshold else 0).convert(
+        "1", dither=Image.Dither.NONE)
