@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import random
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
 import facturx
+import pypdf
 import pytest
 from lxml import etree
 
@@ -94,3 +96,8 @@ def test_facturx_pdf_round_trips_its_xml():
     assert filename == "factur-x.xml"
     assert xml == render_cii(spec)
     assert facturx.get_facturx_level(etree.fromstring(xml)) == "en16931"
+    # factur-x stamps "now"; the renderer pins it to the issue date for reproducible bytes.
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    assert reader.metadata["/CreationDate"].startswith(
+        "D:" + spec.issue_date.strftime("%Y%m%d"))
+    assert pdf == render_facturx_pdf(spec)
