@@ -763,7 +763,8 @@ def _statement_blocks(ctx: Ctx) -> list[Block]:
                   [s.vendor.name, *s.vendor.address_lines()], size=8.5, leading=11)
         return y + 30 * mm
 
-    blocks.append((30 * mm, stub))
+    if not s.is_credit_note:  # nobody remits payment against a credit
+        blocks.append((30 * mm, stub))
     return blocks
 
 
