@@ -88,6 +88,34 @@ def render_document(
     raise ValueError(f"unknown kind {kind!r}; expected one of {ALL_KINDS}")
 
 
+_FILE_WORDS = {
+    "de": ("Rechnung", "Gutschrift"), "fr": ("Facture", "Avoir"), "nl": ("Factuur", "Creditnota"),
+    "es": ("Factura", "Abono"), "it": ("Fattura", "Nota_di_credito"),
+    "en_GB": ("Invoice", "Credit_Note"), "en_US": ("Invoice", "Credit_Memo"),
+}
+
+
+def document_filename(
+    spec: InvoiceSpec, kind: str, extension: str, rng: random.Random
+) -> str:
+    """A name like the ones originals arrive with: ``Rechnung_R25-0042.pdf`` from a vendor's
+    system, ``Scan_2025-03-04_091532.pdf`` from a copier, ``IMG_20250304_091532.jpg`` from a
+    phone (timestamps drawn from ``rng``, a few days after the issue date)."""
+    when = f"{rng.randint(8, 17):02d}{rng.randint(0, 59):02d}{rng.randint(0, 59):02d}"
+    day = spec.issue_date.toordinal() + rng.randint(1, 6)
+    received = type(spec.issue_date).fromordinal(day)
+    if kind == "photo":
+        return f"IMG_{received:%Y%m%d}_{when}.{extension}"
+    if kind in ("scan", "fax"):
+        prefix = "Scan" if kind == "scan" else "FAX"
+        return f"{prefix}_{received:%Y-%m-%d}_{when}.{extension}"
+    word = _FILE_WORDS[spec.language][1 if spec.is_credit_note else 0]
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in spec.number)
+    if kind in ("ubl", "cii"):
+        return f"{word}_{safe}_{kind}.{extension}"
+    return f"{word}_{safe}.{extension}"
+
+
 def _page_count(pdf: bytes) -> int:
     import pypdfium2 as pdfium
 

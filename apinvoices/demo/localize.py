@@ -46,7 +46,9 @@ def separators(language: str, currency: str) -> tuple[str, str]:
     return _SEPARATORS[language]
 
 
-def format_number(value: Decimal, language: str, currency: str = "EUR", decimals: int | None = None) -> str:
+def format_number(
+    value: Decimal, language: str, currency: str = "EUR", decimals: int | None = None
+) -> str:
     """``1234.5`` -> ``1.234,50`` (de), ``1,234.50`` (en), ``1 234,50`` (fr), ``1'234.50`` (CHF)."""
     if decimals is None:
         decimals = MINOR_UNITS.get(currency, 2)
@@ -58,11 +60,11 @@ def format_number(value: Decimal, language: str, currency: str = "EUR", decimals
     return sign + text
 
 
-def format_quantity(value: Decimal, language: str) -> str:
-    """Quantities print without trailing zeros: 3, 7,5 (de) or 7.5 (en)."""
+def format_quantity(value: Decimal, language: str, currency: str = "EUR") -> str:
+    """Quantities print without trailing zeros: 3, 7,5 (de), 7.5 (en and Swiss German)."""
     normal = Decimal(value).normalize()
     decimals = max(0, -normal.as_tuple().exponent)
-    return format_number(Decimal(value), language, decimals=decimals)
+    return format_number(Decimal(value), language, currency, decimals=decimals)
 
 
 def format_money(value: Decimal, language: str, currency: str, style: str = "symbol") -> str:

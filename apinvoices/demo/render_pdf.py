@@ -206,7 +206,8 @@ class Ctx:
         return self.L("credit_note") if self.spec.is_credit_note else self.L("invoice")
 
     def number_label(self) -> str:
-        return self.L("credit_note_number") if self.spec.is_credit_note else self.L("invoice_number")
+        key = "credit_note_number" if self.spec.is_credit_note else "invoice_number"
+        return self.L(key)
 
     def vat_label(self, party: Party) -> str:
         if party.country == "CH":
@@ -341,7 +342,7 @@ def _cell(ctx: Ctx, line, key: str) -> str:
     if key == "description":
         return line.description
     if key == "qty":
-        return format_quantity(line.quantity, ctx.lang)
+        return format_quantity(line.quantity, ctx.lang, ctx.spec.currency)
     if key == "unit":
         return UNIT_LABELS[line.unit][base_language(ctx.lang)]
     if key == "unit_price":
@@ -375,7 +376,8 @@ class Table:
             for j, row in enumerate(cells[i]):
                 base = y + ts.padding + ts.size + j * self.lead
                 # Long labels in narrow columns shrink rather than overprint the neighbour.
-                size = min(ts.size, ts.size * (right - left) / max(pen.width(row, ts.size, font), 1))
+                natural = max(pen.width(row, ts.size, font), 1)
+                size = min(ts.size, ts.size * (right - left) / natural)
                 if col.align == "right":
                     pen.text(right, base, row, size=size, font=font, align="right", color=color)
                 else:
@@ -532,7 +534,7 @@ def _paragraph_block(ctx: Ctx, rows: list[str], *, size=8.5, title: str = "", x=
     def draw(ctx: Ctx, y: float) -> float:
         yy = y + size
         if title:
-            ctx.pen.text(x, yy, title, size=size, font=f"{font}_bold" if font != "mono" else "mono_bold")
+            ctx.pen.text(x, yy, title, size=size, font=f"{font}_bold")
             yy += lead
         ctx.pen.lines(x, yy, wrapped, size=size, leading=lead, font=font)
         return y + height
@@ -761,7 +763,8 @@ def _statement_blocks(ctx: Ctx) -> list[Block]:
                   [s.vendor.name, *s.vendor.address_lines()], size=8.5, leading=11)
         return y + 30 * mm
 
-    blocks.append((30 * mm, stub))
+    if not s.is_credit_note:  # nobody remits payment against a credit
+        blocks.append((30 * mm, stub))
     return blocks
 
 

@@ -56,7 +56,8 @@ def render_scan(
         return [_fax(page, rng, header, n, len(pages)) for n, page in enumerate(pages, start=1)]
     # A document feeder skews every page of one document in much the same way.
     angle = rng.uniform(-2.0, 2.0)
-    return [_scan(page, rng, angle + rng.uniform(-0.3, 0.3)) for page in render_pages(pdf_bytes, dpi=dpi)]
+    pages = render_pages(pdf_bytes, dpi=dpi)
+    return [_scan(page, rng, angle + rng.uniform(-0.3, 0.3)) for page in pages]
 
 
 # --- noise --------------------------------------------------------------------------------
@@ -222,7 +223,10 @@ def _fax(page: Image.Image, rng: random.Random, header: str, n: int, total: int)
     threshold = rng.randint(150, 190)
     img = img.point(lambda v: 255 if v > threshold else 0)
     draw = ImageDraw.Draw(img)
-    font = ImageFont.truetype(str(_MONO_FONT), 22) if _MONO_FONT.exists() else ImageFont.load_default()
+    if _MONO_FONT.exists():
+        font = ImageFont.truetype(str(_MONO_FONT), 22)
+    else:
+        font = ImageFont.load_default()
     draw.rectangle((0, 0, w, 30), fill=255)
     draw.text((20, 4), f"{header}    P.{n:03d}/{total:03d}", fill=0, font=font)
     _specks(img, rng, rng.randint(100, 400), 2)

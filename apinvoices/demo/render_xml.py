@@ -8,6 +8,8 @@ says it is a credit. A previous balance printed on the PDF is not part of the e-
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from decimal import Decimal
 
 import facturx
@@ -306,7 +308,7 @@ def render_facturx_pdf(spec: InvoiceSpec, *, pdf_bytes: bytes | None = None) -> 
         "title": f"{spec.vendor.name}: {spec.number}",
         "subject": f"{'Credit note' if spec.is_credit_note else 'Invoice'} {spec.number}",
     }
-    return facturx.generate_from_binary(
+    pdf = facturx.generate_from_binary(
         pdf_bytes,
         render_cii(spec),
         flavor="factur-x",
@@ -314,4 +316,23 @@ def render_facturx_pdf(spec: InvoiceSpec, *, pdf_bytes: bytes | None = None) -> 
         check_xsd=True,
         pdf_metadata=metadata,
         lang=spec.language.replace("_", "-"),
+        xmp_compression=False,  # keeps the XMP dates visible to _pin_timestamps
     )
+    return _pin_timestamps(pdf, spec.issue_date)
+
+
+_PDF_DATE = re.compile(rb"(D(?::|\\072))(\d{14})")
+_XMP_DATE = re.compile(rb"(<xmp:(?:CreateDate|ModifyDate|MetadataDate)>)([^<]{25})(</xmp:)")
+
+
+def _pin_timestamps(pdf: bytes, day: date) -> bytes:
+    """Replace factur-x's "now" timestamps with the issue date, so output is reproducible.
+
+    Every replacement has the same length as what it replaces: the cross-reference offsets
+    stay valid."""
+    stamp = day.strftime("%Y%m%d").encode() + b"090000"
+    iso = day.isoformat().encode() + b"T09:00:00+00:00"
+    pinned = _PDF_DATE.sub(lambda m: m.group(1) + stamp, pdf)
+    pinned = _XMP_DATE.sub(lambda m: m.group(1) + iso + m.group(3), pinned)
+    assert len(pinned) == len(pdf)
+    return pinned

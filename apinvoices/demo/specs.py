@@ -102,7 +102,7 @@ def us_routing(base8: str) -> str:
 
 
 def make_iban(country: str, bank_code: str, account: str, branch: str = "") -> tuple[str, str]:
-    """Return (compact IBAN, BIC) with valid check digits; the BIC comes from schwifty's registry."""
+    """(compact IBAN, BIC) with valid check digits; the BIC from schwifty's bank registry."""
     iban = IBAN.generate(country, bank_code=bank_code, account_code=account, branch_code=branch)
     bic = str(iban.bic) if iban.bic else ""
     return str(iban.compact), bic
@@ -342,7 +342,7 @@ _PROFILES: tuple[VendorProfile, ...] = (
     _vendor(
         "office", "en_US", "USD", "{seq:05d}", sales_tax="6.00",
         name="Bluegrass Office Supply Inc.", street="1200 Bardstown Road", city="Louisville",
-        postcode="40204", country="US", state="KY", ein="61-1834927".replace("-", ""),
+        postcode="40204", country="US", state="KY", ein="611834927",
         account_number="4471092836", routing_number=us_routing("08300013"),
         email="ar@bluegrassoffice.com", phone="(502) 555-0147",
         website="www.bluegrassoffice.com",
@@ -350,7 +350,7 @@ _PROFILES: tuple[VendorProfile, ...] = (
     _vendor(
         "services", "en_US", "USD", "INV-{seq:06d}",
         name="Cascade Data Consulting LLC", street="901 Fifth Avenue, Suite 2300",
-        city="Seattle", postcode="98164", country="US", state="WA", ein="91-2748163".replace("-", ""),
+        city="Seattle", postcode="98164", country="US", state="WA", ein="912748163",
         account_number="000928374615", routing_number=us_routing("12500010"),
         email="billing@cascadedata.io", phone="(206) 555-0193",
         website="www.cascadedata.io",
@@ -358,7 +358,7 @@ _PROFILES: tuple[VendorProfile, ...] = (
     _vendor(
         "logistics", "en_US", "USD", "{yy}-{seq:05d}", sales_tax="8.875",
         name="Hudson Freight & Courier Corp.", street="350 West 31st Street", city="New York",
-        postcode="10001", country="US", state="NY", ein="13-4928176".replace("-", ""),
+        postcode="10001", country="US", state="NY", ein="134928176",
         account_number="8391047265", routing_number=us_routing("02100002"),
         email="invoices@hudsonfreight.com", phone="(212) 555-0178",
         website="www.hudsonfreight.com",
@@ -434,7 +434,8 @@ UNIT_LABELS: dict[str, dict[str, str]] = {
     "XPK": {"en": "pack", "de": "Pck.", "fr": "paquet", "nl": "pak", "es": "paq.", "it": "conf."},
     "MON": {"en": "month", "de": "Monat", "fr": "mois", "nl": "maand", "es": "mes", "it": "mese"},
     "KGM": {"en": "kg", "de": "kg", "fr": "kg", "nl": "kg", "es": "kg", "it": "kg"},
-    "C62": {"en": "flat", "de": "pausch.", "fr": "forfait", "nl": "vast", "es": "global", "it": "forf."},
+    "C62": {"en": "flat", "de": "pausch.", "fr": "forfait", "nl": "vast", "es": "global",
+            "it": "forf."},
 }
 
 
@@ -495,9 +496,12 @@ CATALOG: dict[str, tuple[CatalogItem, ...]] = {
               'Écran 27", IPS, 2560 x 1440', 'Monitor 27", IPS, 2560 x 1440',
               'Monitor 27", IPS, 2560 x 1440', 'Monitor 27", IPS, 2560 x 1440',
               "H87", "189.00", "379.00"),
-        _item("Software subscription, per user and month", "Software-Abonnement je Benutzer und Monat",
-              "Abonnement logiciel par utilisateur et mois", "Software-abonnement per gebruiker per maand",
-              "Suscripción de software por usuario y mes", "Abbonamento software per utente al mese",
+        _item("Software subscription, per user and month",
+              "Software-Abonnement je Benutzer und Monat",
+              "Abonnement logiciel par utilisateur et mois",
+              "Software-abonnement per gebruiker per maand",
+              "Suscripción de software por usuario y mes",
+              "Abbonamento software per utente al mese",
               "MON", "8.00", "39.00"),
         _item("On-site installation and setup", "Installation und Einrichtung vor Ort",
               "Installation et paramétrage sur site", "Installatie en configuratie op locatie",
@@ -522,12 +526,16 @@ CATALOG: dict[str, tuple[CatalogItem, ...]] = {
               "Animation d'atelier (1 jour)", "Begeleiding workshop (1 dag)",
               "Moderación de taller (1 día)", "Conduzione workshop (1 giorno)",
               "C62", "950.00", "1800.00"),
-        _item("Travel expenses, flat rate", "Reisekostenpauschale", "Frais de déplacement forfaitaires",
-              "Reiskosten, vast bedrag", "Gastos de viaje, tarifa plana", "Spese di viaggio forfettarie",
+        _item("Travel expenses, flat rate", "Reisekostenpauschale",
+              "Frais de déplacement forfaitaires",
+              "Reiskosten, vast bedrag", "Gastos de viaje, tarifa plana",
+              "Spese di viaggio forfettarie",
               "C62", "60.00", "420.00"),
-        _item("Monthly retainer", "Monatliche Pauschale", "Forfait mensuel", "Maandelijkse retainer",
+        _item("Monthly retainer", "Monatliche Pauschale", "Forfait mensuel",
+              "Maandelijkse retainer",
               "Cuota mensual", "Canone mensile", "MON", "1500.00", "4200.00"),
-        _item("Financial process review", "Prüfung der Finanzprozesse", "Revue des processus financiers",
+        _item("Financial process review", "Prüfung der Finanzprozesse",
+              "Revue des processus financiers",
               "Review financiële processen", "Revisión de procesos financieros",
               "Revisione dei processi finanziari", "HUR", "120.00", "210.00", fractional=True),
     ),
@@ -553,7 +561,8 @@ CATALOG: dict[str, tuple[CatalogItem, ...]] = {
     ),
     "logistics": (
         _item("Pallet freight, domestic", "Palettenfracht Inland", "Fret palette, national",
-              "Palletvervoer binnenland", "Transporte de palé nacional", "Trasporto pallet nazionale",
+              "Palletvervoer binnenland", "Transporte de palé nacional",
+              "Trasporto pallet nazionale",
               "H87", "64.00", "185.00"),
         _item("Express parcel", "Expresspaket", "Colis express", "Expresspakket",
               "Paquete exprés", "Pacco espresso", "H87", "9.50", "36.00"),
@@ -567,7 +576,8 @@ CATALOG: dict[str, tuple[CatalogItem, ...]] = {
               "Verpakkingsmateriaal", "Material de embalaje", "Materiale da imballaggio",
               "XPK", "19.00", "82.00"),
         _item("Waiting time at loading dock", "Standzeit an der Rampe", "Temps d'attente au quai",
-              "Wachttijd bij laadperron", "Tiempo de espera en muelle", "Tempo di attesa alla banchina",
+              "Wachttijd bij laadperron", "Tiempo de espera en muelle",
+              "Tempo di attesa alla banchina",
               "HUR", "42.00", "65.00", fractional=True),
     ),
 }

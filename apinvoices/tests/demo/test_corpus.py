@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 from decimal import Decimal
 
 import facturx
 import pdfplumber
 from PIL import Image
 
-from apinvoices.demo.corpus import GROUND_TRUTH_COLUMNS, generate, main
+from apinvoices.demo import specs
+from apinvoices.demo.corpus import GROUND_TRUTH_COLUMNS, document_filename, generate, main
 
 
 def _rows(path):
@@ -53,3 +55,14 @@ def test_cli_is_reproducible_and_stable_under_a_larger_count(tmp_path):
     assert b[: len(a)] == a
     assert (tmp_path / "a" / "0001_ubl.xml").read_bytes() == (
         tmp_path / "b" / "0001_ubl.xml").read_bytes()
+
+
+def test_document_filenames_look_like_real_arrivals():
+    vendor = specs.VENDOR_PROFILES["Nordlicht Bürobedarf GmbH"].party
+    spec = specs.random_spec(random.Random(1), vendor=vendor, language="de",
+                             document_type="invoice")
+    rng = random.Random(2)
+    assert document_filename(spec, "pdf", "pdf", rng) == f"Rechnung_{spec.number}.pdf"
+    photo = document_filename(spec, "photo", "jpg", rng)
+    assert photo.startswith("IMG_2025") and photo.endswith(".jpg")
+    assert document_filename(spec, "scan", "pdf", rng).startswith("Scan_2025-")

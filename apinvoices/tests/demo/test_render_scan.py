@@ -29,6 +29,12 @@ def _pdf() -> bytes:
     return render_pdf(spec)
 
 
+@cache
+def _clean_300() -> Image.Image:
+    (clean,) = render_pages(_pdf(), dpi=300)
+    return clean
+
+
 def _mean_difference(a: Image.Image, b: Image.Image) -> float:
     a, b = a.convert("L"), b.convert("L").resize(a.size)
     return ImageStat.Stat(ImageChops.difference(a, b)).mean[0]
@@ -39,8 +45,7 @@ def test_scan_is_a4_at_300_dpi_greyscale_and_noisy():
     expected = [mm / 25.4 * 300 for mm in A4_MM]
     assert abs(scan.size[0] - expected[0]) <= 1.5 and abs(scan.size[1] - expected[1]) <= 1.5
     assert scan.mode == "L"
-    (clean,) = render_pages(_pdf(), dpi=300)
-    assert _mean_difference(scan, clean) > 3
+    assert _mean_difference(scan, _clean_300()) > 3
     # Paper stays light: noise and rotation must not swamp the page.
     assert ImageStat.Stat(scan).mean[0] > 180
 
@@ -54,7 +59,7 @@ def test_scan_is_deterministic_for_the_same_rng_seed():
 
 
 def test_photo_is_warped_onto_a_background_at_lower_resolution():
-    (clean,) = render_pages(_pdf(), dpi=300)
+    clean = _clean_300()
     (photo,) = render_scan(_pdf(), quality="photo", rng=random.Random(3))
     assert photo.mode == "RGB"
     # 150-200 dpi plus the desk around the page: far fewer pixels than the 300 dpi page.
@@ -67,8 +72,8 @@ def test_photo_is_warped_onto_a_background_at_lower_resolution():
 
 def test_photo_is_sometimes_turned_sideways():
     orientations = set()
-    for seed in range(12):
-        (photo,) = render_scan(_pdf(), dpi=60, quality="photo", rng=random.Random(seed))
+    for seed in range(4):
+        (photo,) = render_scan(_pdf(), dpi=40, quality="photo", rng=random.Random(seed))
         orientations.add(photo.size[0] > photo.size[1])
     assert orientations == {True, False}
 

@@ -8,6 +8,7 @@ from functools import cache
 from pathlib import Path
 
 import facturx
+import pypdfium2 as pdfium
 import pytest
 from lxml import etree
 
@@ -94,3 +95,9 @@ def test_facturx_pdf_round_trips_its_xml():
     assert filename == "factur-x.xml"
     assert xml == render_cii(spec)
     assert facturx.get_facturx_level(etree.fromstring(xml)) == "en16931"
+    # factur-x stamps "now"; the renderer pins it to the issue date for reproducible bytes.
+    doc = pdfium.PdfDocument(pdf)
+    assert doc.get_metadata_dict()["CreationDate"].startswith(
+        "D:" + spec.issue_date.strftime("%Y%m%d"))
+    doc.close()
+    assert pdf == render_facturx_pdf(spec)
