@@ -73,16 +73,10 @@ UNKNOWN_VENDOR_INDEX = 7
 UNVERIFIED_VENDOR_INDEX = 4
 
 
-def _trade_of(party) -> str:
-    from apinvoices.demo.specs import _profile_for
-
-    return _profile_for(party).trade
-
-
 def demo_vendors_ensure() -> dict[str, object]:
     """Vendor master rows for the demo vendors, keyed by tax ID. Bank accounts are entered by
     the AP admin and verified by the second clerk (four-eyes), except one left unverified."""
-    from apinvoices.demo.specs import DEMO_VENDORS, _profile_for
+    from apinvoices.demo.specs import DEMO_VENDORS, VENDOR_PROFILES
     from apinvoices.models import Vendor, VendorBankAccount
 
     users = {u.username: u for u in get_user_model().objects.filter(username__in=["apadmin", "clerk2", "approver2"])}
@@ -90,7 +84,7 @@ def demo_vendors_ensure() -> dict[str, object]:
     for index, party in enumerate(DEMO_VENDORS):
         if index == UNKNOWN_VENDOR_INDEX:
             continue
-        profile = _profile_for(party)
+        profile = VENDOR_PROFILES[party.name]
         vendor, _ = Vendor.objects.get_or_create(
             tax_id=party.tax_id,
             defaults={
