@@ -58,7 +58,7 @@ def _tabs(counts, active_state: str, filter_params) -> list[dict]:
         return {"value": value, "label": label, "count": count, "active": value == active_state,
                 "query": params.urlencode()}
 
-    tabs = [entry(WORK_TAB, _("Open work"), counts.work)]
+    tabs = [entry("", _("All"), counts.total), entry(WORK_TAB, _("Open work"), counts.work)]
     labels = dict(Invoice.State.choices)
     shown = set()
     for state in INBOX_TAB_STATES:
@@ -67,7 +67,6 @@ def _tabs(counts, active_state: str, filter_params) -> list[dict]:
     for state, label in Invoice.State.choices:
         if state not in shown and (counts.by_state.get(state) or state == active_state):
             tabs.append(entry(state, label, counts.by_state.get(state, 0)))
-    tabs.append(entry("", _("All"), counts.total))
     return tabs
 
 
@@ -94,17 +93,18 @@ def inbox(request):
 
 
 FIELD_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
-    ("Vendor", (("vendor_name", "Name"), ("vendor_tax_id", "Tax ID"), ("vendor_iban", "IBAN"),
-                ("vendor_bic", "BIC"))),
+    ("Vendor", (("vendor_name", "Name"), ("vendor_tax_id", "Tax ID"))),
     ("Document", (("invoice_number", "Invoice number"), ("document_type", "Type"),
-                  ("issue_date", "Issue date"), ("due_date", "Due date"))),
+                  ("issue_date", "Issue date"))),
     ("Amounts", (("net_amount", "Net"), ("tax_amount", "Tax"), ("total_amount", "Total"),
                  ("currency", "Currency"))),
-    ("Payment", (("payment_terms", "Terms"),)),
+    ("Payment", (("due_date", "Due date"), ("payment_terms", "Terms"), ("vendor_iban", "IBAN"),
+                 ("vendor_bic", "BIC"))),
     ("Purchase order", (("po_number", "PO number"), ("cost_centre", "Cost centre"),
                         ("gl_account", "GL account"))),
 )
 MONEY_FIELDS = frozenset({"net_amount", "tax_amount", "total_amount"})
+CODE_FIELDS = frozenset({"vendor_iban", "vendor_bic", "vendor_tax_id"})
 
 
 def _field_groups(invoice: Invoice) -> list[dict]:
@@ -121,9 +121,15 @@ def _field_groups(invoice: Invoice) -> list[dict]:
                 "label": _(label),
                 "value": value,
                 "is_money": name in MONEY_FIELDS,
+                "is_code": name in CODE_FIELDS,
                 "extracted": extracted.get(name),
             })
-        groups.append({"key": title, "title": _(title), "rows": rows})
+        groups.append({
+            "key": title,
+            "title": _(title),
+            "rows": rows,
+            "is_empty": all(r["value"] in (None, "") and r["extracted"] is None for r in rows),
+        })
     return groups
 
 
