@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from apinvoices.admin_base import ReadOnlyModelAdmin, ReadOnlyTabularInline
@@ -13,7 +14,8 @@ class ApprovalRuleStepInline(admin.TabularInline):
     model = ApprovalRuleStep
     extra = 1
     fields = ("level", "name", "approver_user", "approver_group", "vendor_owner", "required_approvals")
-    autocomplete_fields = ("approver_user", "approver_group")
+    # Plain selects, not autocomplete: AP admins hold no permission on auth's User and Group
+    # admin, which the autocomplete endpoint requires.
 
 
 @admin.register(ApprovalRule)
@@ -25,8 +27,9 @@ class ApprovalRuleAdmin(admin.ModelAdmin):
     list_filter = ("is_active", "is_default", "currency", "has_warnings", "po_backed")
     search_fields = ("name", "vendor__name", "vendor_category", "cost_centre", "gl_account")
     list_select_related = ("vendor",)
-    autocomplete_fields = ("vendor", "escalation_user")
+    autocomplete_fields = ("vendor",)
     inlines = [ApprovalRuleStepInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = (
         (None, {"fields": ("name", "priority", "is_active", "is_default")}),
         (_("When it matches (empty means any)"), {
@@ -46,8 +49,6 @@ class ApprovalRuleStepAdmin(admin.ModelAdmin):
     list_filter = ("vendor_owner",)
     search_fields = ("rule__name", "name", "approver_user__username", "approver_group__name")
     list_select_related = ("rule", "approver_user", "approver_group")
-    autocomplete_fields = ("approver_user", "approver_group")
-    raw_id_fields = ("rule",)
 
 
 class ApprovalTokenInline(ReadOnlyTabularInline):
@@ -83,5 +84,4 @@ class DelegationAdmin(admin.ModelAdmin):
     list_display = ("user", "delegate", "starts_on", "ends_on", "reason")
     search_fields = ("user__username", "delegate__username", "reason")
     list_select_related = ("user", "delegate")
-    autocomplete_fields = ("user", "delegate")
     date_hierarchy = "starts_on"
