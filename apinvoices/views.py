@@ -87,6 +87,7 @@ def inbox(request):
         "has_filters": any(k != "state" for k in filters),
         "can_upload": request.user.has_perm("apinvoices.upload_document"),
         "today": timezone.localdate(),
+        "closed_states": Invoice.CLOSED_STATES,
     }
     template = "apinvoices/partials/_inbox_results.html" if request.htmx else "apinvoices/inbox.html"
     return render(request, template, context)

@@ -137,7 +137,7 @@ def test_clerk_reviews_inbox_opens_invoice_and_downloads_original(login_as, live
     selected_number = selected.locator("a.row-link").inner_text()
 
     # A filter change swaps only the table (htmx) and pushes the URL.
-    page.get_by_label("Search").fill("NW-2024-10417")
+    page.get_by_role("searchbox", name="Search invoices").fill("NW-2024-10417")
     page.wait_for_url("**q=NW-2024-10417**")
     assert rows.count() == 1
 
@@ -162,3 +162,16 @@ def test_clerk_reviews_inbox_opens_invoice_and_downloads_original(login_as, live
     assert selected_number in page.locator("h1").inner_text()
 
 
+
+
+def test_empty_inbox_and_a_role_without_inbox_get_clear_guidance(login_as, page, live_server, cast, screenshot):
+    login_as(cast.clerk)
+    assert page.get_by_text("No invoices yet.").is_visible()
+    screenshot("empty-inbox")
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url("**/login/")
+
+    login_as(cast.approver)
+    assert page.get_by_role("heading", name="Your role cannot open this page").is_visible()
+    assert page.locator(".app-user-role").inner_text() == "Approver"
+    screenshot("approver-forbidden")
