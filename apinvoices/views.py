@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from apinvoices.exceptions import InvalidTransition
 from apinvoices.forms import InboxFilterForm, client_ip
@@ -70,7 +70,7 @@ def _tabs(counts, active_state: str, filter_params) -> list[dict]:
     return tabs
 
 
-@require_GET
+@require_safe
 def inbox(request):
     _require(request, "apinvoices.view_inbox")
     form = InboxFilterForm(request.GET or None)
@@ -134,7 +134,7 @@ def _field_groups(invoice: Invoice) -> list[dict]:
     return groups
 
 
-@require_GET
+@require_safe
 def invoice_detail(request, pk: int):
     try:
         invoice = invoice_get_for_detail(pk=pk)
@@ -205,7 +205,7 @@ def safe_download_name(document: Document) -> str:
     return f"{stem}.{ext}" if ext else stem
 
 
-@require_GET
+@require_safe
 def document_original(request, pk: int):
     document = get_object_or_404(Document.objects.select_related("invoice"), pk=pk)
     _require(request, "apinvoices.view_document", document)

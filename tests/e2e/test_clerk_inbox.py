@@ -146,6 +146,7 @@ def test_clerk_reviews_inbox_opens_invoice_and_downloads_original(login_as, live
     assert page.get_by_role("heading", name="Open exceptions").is_visible()
     assert page.get_by_text("not one of Nordwind Logistik GmbH's verified accounts").is_visible()
     screenshot("invoice")
+    screenshot("invoice-full", full_page=True)
 
     with page.expect_download() as info:
         page.get_by_role("link", name="Download original").click()
