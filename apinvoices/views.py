@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST, require_safe
 
 from apinvoices.exceptions import InvalidTransition
@@ -205,6 +206,7 @@ def safe_download_name(document: Document) -> str:
     return f"{stem}.{ext}" if ext else stem
 
 
+@xframe_options_sameorigin  # the review screen frames the inline original; nothing else may
 @require_safe
 def document_original(request, pk: int):
     document = get_object_or_404(Document.objects.select_related("invoice"), pk=pk)
