@@ -215,3 +215,97 @@ def build_nacha(file: NachaFile) -> bytes:
     ))
     records.extend(["9" * RECORD_SIZE] * (blocks * BLOCKING_FACTOR - len(records)))
     return (file.line_ending.join(records) + file.line_ending).encode("ascii")
+
+
+@dataclass(frozen=True)
+class NachaSummary:
+    batches: int
+    entries: int  # entry detail records
+    addenda: int
+    total_credit_cents: int
+    total_debit_cents: int
+    entry_hash: int
+    blocks: int
+
+
+def verify_nacha(data: bytes) -> NachaSummary:
+    """Re-read an ACH file and check its structure and every control total against the records.
+
+    Independent of ``build_nacha`` (it recomputes from the detail records), so it can check a file
+    just before upload. Raises ``PaymentFileError`` naming the first broken rule.
+    """
+    try:
+        text = data.decode("ascii")
+    except UnicodeDecodeError as err:
+        raise PaymentFileError(f"ACH file is not ASCII (byte {err.start})") from err
+    lines = text.replace("\r\n", "\n").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    for number, line in enumerate(lines, start=1):
+        if len(line) != RECORD_SIZE:
+            raise PaymentFileError(f"line {number} has {len(line)} characters, not {RECORD_SIZE}")
+    if not lines or len(lines) % BLOCKING_FACTOR:
+        raise PaymentFileError(f"{len(lines)} lines is not a multiple of {BLOCKING_FACTOR}")
+    if lines[0][0] != "1":
+        raise PaymentFileError("the first record is not a file header (1)")
+    body = [line for line in lines if line != "9" * RECORD_SIZE]
+    if body[-1][0] != "9":
+        raise PaymentFileError("the last record before padding is not a file control (9)")
+    if any(line != "9" * RECORD_SIZE for line in lines[len(body):]):
+        raise PaymentFileError("records follow the padding")
+
+    batches = entries = addenda = credit = debit = file_hash = 0
+    open_batch: dict[str, int] | None = None
+    for number, line in enumerate(body[1:-1], start=2):
+        kind = line[0]
+        if kind == "5":
+            if open_batch is not None:
+                raise PaymentFileError(f"line {number}: batch header inside an open batch")
+            open_batch = {"count": 0, "hash": 0, "credit": 0, "debit": 0}
+            batches += 1
+        elif kind in "67" and open_batch is None:
+            raise PaymentFileError(f"line {number}: record {kind} outside a batch")
+        elif kind == "6":
+            routing = line[3:12]
+            if not is_valid_routing_number(routing):
+                raise PaymentFileError(f"line {number}: routing number {routing} fails its "
+                                       f"check digit")
+            amount = int(line[29:39])
+            if line[1:3] in ("22", "32", "23", "33"):
+                open_batch["credit"] += amount
+            else:
+                open_batch["debit"] += amount
+            open_batch["count"] += 1
+            open_batch["hash"] += int(line[3:11])
+            entries += 1
+        elif kind == "7":
+            open_batch["count"] += 1
+            addenda += 1
+        elif kind == "8":
+            if open_batch is None:
+                raise PaymentFileError(f"line {number}: batch control without a batch")
+            expected = (open_batch["count"], open_batch["hash"] % 10**10, open_batch["debit"],
+                        open_batch["credit"])
+            found = (int(line[4:10]), int(line[10:20]), int(line[20:32]), int(line[32:44]))
+            if found != expected:
+                raise PaymentFileError(f"line {number}: batch control says count/hash/debit/"
+                                       f"credit {found}, the records give {expected}")
+            file_hash += open_batch["hash"]
+            credit += open_batch["credit"]
+            debit += open_batch["debit"]
+            open_batch = None
+        else:
+            raise PaymentFileError(f"line {number}: unexpected record type {kind!r}")
+    if open_batch is not None:
+        raise PaymentFileError("the last batch has no batch control (8)")
+    control = body[-1]
+    expected = (batches, len(lines) // BLOCKING_FACTOR, entries + addenda, file_hash % 10**10,
+                debit, credit)
+    found = (int(control[1:7]), int(control[7:13]), int(control[13:21]), int(control[21:31]),
+             int(control[31:43]), int(control[43:55]))
+    if found != expected:
+        raise PaymentFileError(f"file control says batches/blocks/entries/hash/debit/credit "
+                               f"{found}, the records give {expected}")
+    return NachaSummary(batches=batches, entries=entries, addenda=addenda,
+                        total_credit_cents=credit, total_debit_cents=debit,
+                        entry_hash=file_hash % 10**10, blocks=len(lines) // BLOCKING_FACTOR)

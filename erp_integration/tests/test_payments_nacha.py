@@ -17,6 +17,7 @@ from erp_integration.payments.nacha import (
     aba_check_digit,
     build_nacha,
     is_valid_routing_number,
+    verify_nacha,
 )
 
 ORIGINATOR = NachaOriginator(odfi_routing_number="021000021", bank_name="JPMORGAN CHASE",
@@ -170,3 +171,28 @@ def test_crlf_line_endings_when_the_bank_wants_them():
     data = build_nacha(dataclasses.replace(ach_file(batch), line_ending="\r\n"))
     lines = data.split(b"\r\n")[:-1]
     assert len(lines) == 10 and all(len(line) == 94 for line in lines)
+
+
+def test_verify_accepts_a_built_file_and_reports_its_totals():
+    first = NachaBatch(effective_date=date(2026, 3, 4), entries=(
+        entry(1, "100.25", addenda="INV-1"), entry(2, "200.50")))
+    second = NachaBatch(effective_date=date(2026, 3, 5), entries=(entry(3, "0.99"),))
+    summary = verify_nacha(build_nacha(ach_file(first, second)))
+    assert (summary.batches, summary.entries, summary.addenda) == (2, 3, 1)
+    assert summary.total_credit_cents == 30174 and summary.total_debit_cents == 0
+    assert summary.entry_hash == 3 * 2600959 and summary.blocks == 1
+
+
+@pytest.mark.parametrize(("tamper", "fragment"), [
+    (lambda ls: ls[:3] + [ls[3][:29] + "0000150001" + ls[3][39:]] + ls[4:], "batch control"),
+    (lambda ls: ls[:-1], "not a multiple of 10"),
+    (lambda ls: ls[:2] + [ls[2] + " "] + ls[3:], "95 characters"),
+    (lambda ls: ls[:2] + [ls[2][:11] + "4" + ls[2][12:]] + ls[3:], "check digit"),
+])
+def test_verify_catches_tampering(tamper, fragment):
+    batch = NachaBatch(effective_date=date(2026, 3, 4),
+                       entries=(entry(1, "1500.00"), entry(2, "2.00")))
+    lines = lines_of(build_nacha(ach_file(batch)))
+    tampered = ("\n".join(tamper(lines)) + "\n").encode("ascii")
+    with pytest.raises(PaymentFileError, match=fragment):
+        verify_nacha(tampered)
