@@ -140,3 +140,28 @@ def parse_camt054(data: bytes) -> list[Camt054Entry]:
                     **{**common, "credit_debit": tx_indicator or common["credit_debit"]},
                 ))
     return entries
+
+
+def payment_outcomes(entries: list[Camt054Entry]) -> dict[str, str]:
+    """What the bank says happened to each of our transfers, by end-to-end id.
+
+    ``"paid"``: a booked debit; ``"pending"``: a debit not yet booked; ``"returned"``: a booked
+    reversal or a booked credit carrying our end-to-end id (the money came back). A return wins
+    over an earlier "paid" for the same id, whatever the order of the entries in the file.
+    Entries without an end-to-end id (fees, NOTPROVIDED) are left out.
+    """
+    outcomes: dict[str, str] = {}
+    for entry in entries:
+        e2e = entry.end_to_end_id
+        if not e2e or e2e == "NOTPROVIDED":
+            continue
+        booked = entry.status == "BOOK"
+        if booked and (entry.reversal or entry.credit_debit == "CRDT"):
+            outcomes[e2e] = "returned"
+        elif outcomes.get(e2e) == "returned":
+            continue
+        elif booked and entry.credit_debit == "DBIT":
+            outcomes[e2e] = "paid"
+        elif entry.credit_debit == "DBIT" and e2e not in outcomes:
+            outcomes[e2e] = "pending"
+    return outcomes

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from erp_integration.payments import PaymentFileError
-from erp_integration.payments.camt054 import parse_camt054
+from erp_integration.payments.camt054 import parse_camt054, payment_outcomes
 
 # A debit notification as a German bank sends it the day after executing our pain.001 run: one
 # batch-booked entry (two transfers) and one single booking that was later returned.
@@ -168,3 +169,18 @@ def test_other_documents_are_refused():
     with pytest.raises(PaymentFileError, match="is not a number"):
         parse_camt054(CAMT_054_001_08.replace(b">99.99</Amt>\n        <CdtDbtInd>",
                                               b">9x.99</Amt>\n        <CdtDbtInd>"))
+
+
+def test_outcomes_say_which_transfers_were_paid_returned_or_pending():
+    entries = parse_camt054(CAMT_054_001_02) + parse_camt054(CAMT_054_001_08)
+    assert payment_outcomes(entries) == {
+        "AP-2026-00001": "paid", "AP-2026-00002": "paid",
+        "AP-2026-00003": "returned", "AP-2026-00004": "pending"}
+
+
+def test_a_return_wins_over_an_earlier_or_later_debit():
+    entries = parse_camt054(CAMT_054_001_02)
+    paid_then_returned = [entries[0], dataclasses.replace(
+        entries[2], end_to_end_id="AP-2026-00001", reversal=False, credit_debit="CRDT")]
+    assert payment_outcomes(paid_then_returned) == {"AP-2026-00001": "returned"}
+    assert payment_outcomes(paid_then_returned[::-1]) == {"AP-2026-00001": "returned"}

@@ -267,3 +267,31 @@ def test_long_or_unsafe_keys_give_a_stable_requestid_within_50_chars():
     assert request_id_for(long_key) == request_id_for(long_key)
     assert len(request_id_for(long_key)) <= MAX_REQUEST_ID
     assert request_id_for(long_key) != request_id_for(long_key + "y")
+
+
+def test_stand_in_enforces_quickbooks_wire_rules(qbo_stub):
+    """The stand-in itself must refuse what QBO refuses, or the tests above prove little."""
+    import requests
+
+    base = f"{qbo_stub.base_url}/v3/company/{qbo_stub.realm_id}"
+    auth = {"Authorization": f"Bearer {qbo_stub.access_token}"}
+    vendor_id = qbo_stub.add_vendor("Acme")
+    bill = {"VendorRef": {"value": vendor_id}, "Line": [
+        {"DetailType": "AccountBasedExpenseLineDetail", "Amount": 5,
+         "AccountBasedExpenseLineDetail": {"AccountRef": {"value": "7"}}}]}
+    too_long = requests.post(f"{base}/bill", params={"requestid": "r" * 51}, json=bill,
+                             headers=auth, timeout=5)
+    assert too_long.status_code == 400 and too_long.json()["Fault"]["Error"][0]["code"] == "2010"
+    no_lines = requests.post(f"{base}/bill", json={"VendorRef": {"value": vendor_id}},
+                             headers=auth, timeout=5)
+    assert no_lines.status_code == 400 and "Line is missing" in no_lines.text
+    bad_type = requests.post(f"{base}/bill", json={**bill, "Line": [
+        {"DetailType": "SalesItemLineDetail", "Amount": 5}]}, headers=auth, timeout=5)
+    assert bad_type.json()["Fault"]["type"] == "ValidationFault"
+    assert bad_type.json()["Fault"]["Error"][0]["code"] == "6000"
+    bad_query = requests.get(f"{base}/query", params={"query": "delete from Bill"},
+                             headers=auth, timeout=5)
+    assert bad_query.status_code == 400
+    replay = [requests.post(f"{base}/bill", params={"requestid": "same"}, json=bill,
+                            headers=auth, timeout=5).json()["Bill"]["Id"] for _ in range(2)]
+    assert replay[0] == replay[1] and len(qbo_stub.bills) == 1

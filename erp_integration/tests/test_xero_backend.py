@@ -249,3 +249,27 @@ def test_missing_configuration_is_reported(settings):
     with pytest.raises(ErpError) as excinfo:
         XeroBackend(base_url="http://127.0.0.1:9").sync_vendors()
     assert excinfo.value.code == ErpErrorCode.NOT_CONFIGURED
+
+
+def test_stand_in_enforces_xero_wire_rules(xero_stub):
+    """The stand-in itself must refuse what Xero refuses, or the tests above prove little."""
+    import requests
+
+    url = f"{xero_stub.base_url}/api.xro/2.0/Invoices"
+    headers = {"Authorization": f"Bearer {xero_stub.access_token}",
+               "xero-tenant-id": xero_stub.tenant_id}
+    bill = {"Type": "ACCPAY", "Contact": {"Name": "Acme"}, "Date": "2026-03-02",
+            "DueDate": "2026-04-01", "Status": "AUTHORISED", "Reference": "ours?",
+            "LineItems": [{"Description": "x", "Quantity": 1, "UnitAmount": 5,
+                           "AccountCode": "429"}]}
+    long_key = requests.put(url, json={"Invoices": [bill]}, timeout=5,
+                            headers={**headers, "Idempotency-Key": "k" * 129})
+    assert long_key.status_code == 400
+    no_due = requests.put(url, json={"Invoices": [{**bill, "DueDate": ""}]}, headers=headers,
+                          timeout=5)
+    assert no_due.status_code == 400 and no_due.json()["Type"] == "ValidationException"
+    assert no_due.json()["Elements"][0]["ValidationErrors"][0]["Message"] == "Due Date is required."
+    no_tenant = requests.get(url, headers={"Authorization": headers["Authorization"]}, timeout=5)
+    assert no_tenant.status_code == 403
+    created = requests.put(url, json={"Invoices": [bill]}, headers=headers, timeout=5).json()
+    assert "Reference" not in created["Invoices"][0]  # ACCREC only, as in Xero
