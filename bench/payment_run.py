@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from schwifty import IBAN  # noqa: E402
+from schwifty import IBAN
 
-from erp_integration.payments.camt054 import parse_camt054  # noqa: E402
-from erp_integration.payments.nacha import (  # noqa: E402
+from erp_integration.payments.camt054 import parse_camt054
+from erp_integration.payments.nacha import (
     NachaBatch,
     NachaEntry,
     NachaFile,
@@ -31,7 +31,7 @@ from erp_integration.payments.nacha import (  # noqa: E402
     build_nacha,
     verify_nacha,
 )
-from erp_integration.payments.sepa import (  # noqa: E402
+from erp_integration.payments.sepa import (
     SepaDebtor,
     SepaPayment,
     SepaRun,
@@ -86,7 +86,7 @@ def camt054_for(run: SepaRun) -> bytes:
         f'<AmtDtls><TxAmt><Amt Ccy="EUR">{p.amount}</Amt></TxAmt></AmtDtls>'
         f"<RmtInf><Ustrd>{p.remittance}</Ustrd></RmtInf></TxDtls>"
         for p in run.payments)
-    total = sum((p.amount for p in run.payments), Decimal("0"))
+    total = sum((p.amount for p in run.payments), Decimal(0))
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'
         '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.02">'
@@ -116,7 +116,7 @@ def main() -> None:
     rng = random.Random(42)
     run = sepa_run(args.payments, rng)
     ach = nacha_file(args.payments, rng)
-    total = sum((p.amount for p in run.payments), Decimal("0"))
+    total = sum((p.amount for p in run.payments), Decimal(0))
     print(f"{args.payments} payments, EUR total {total}, best of {args.repeat}")
 
     for version in ("pain.001.001.09", "pain.001.001.03"):

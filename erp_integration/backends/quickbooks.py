@@ -54,7 +54,8 @@ def request_id_for(key: str, purpose: str = "bill") -> str:
     candidate = f"{purpose}-{key}"
     if len(candidate) <= MAX_REQUEST_ID and _SAFE_REQUEST_ID.match(candidate):
         return candidate
-    return f"{purpose}-" + hashlib.sha256(key.encode()).hexdigest()[: MAX_REQUEST_ID - 1 - len(purpose)]
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    return f"{purpose}-{digest[: MAX_REQUEST_ID - 1 - len(purpose)]}"
 
 
 def marker_for(key: str) -> str:
@@ -139,7 +140,8 @@ class QuickBooksBackend(ErpBackend):
     def _find_vendor_id(self, vendor: ErpVendor) -> str | None:
         if vendor.erp_id:
             return vendor.erp_id
-        rows = self._query(f"select * from Vendor where DisplayName = {quote_query_value(vendor.name)}")
+        name = quote_query_value(vendor.name)
+        rows = self._query(f"select * from Vendor where DisplayName = {name}")
         return rows[0]["Id"] if rows else None
 
     def _ensure_vendor_id(self, vendor: ErpVendor, key: str) -> str:
@@ -218,13 +220,14 @@ class QuickBooksBackend(ErpBackend):
                                   self.expense_account_id)]
         if payload.tax_amount:
             lines.append(expense_line(payload.tax_amount, "Tax", self.tax_account_id))
-        booked = sum((line["Amount"] for line in lines), Decimal("0"))
+        booked = sum((line["Amount"] for line in lines), Decimal(0))
         if booked != payload.total_amount:
             raise ErpError(ErpErrorCode.VALIDATION,
                            f"lines and tax add up to {booked}, not the invoice total "
                            f"{payload.total_amount}")
-        note = " ".join(p for p in (payload.description, f"PO {payload.po_number}"
-                                    if payload.po_number else "", marker_for(payload.idempotency_key)) if p)
+        po_note = f"PO {payload.po_number}" if payload.po_number else ""
+        note = " ".join(p for p in (payload.description, po_note,
+                                    marker_for(payload.idempotency_key)) if p)
         body: dict[str, Any] = {
             "VendorRef": {"value": vendor_id},
             "TxnDate": payload.issue_date,
@@ -279,7 +282,7 @@ class QuickBooksBackend(ErpBackend):
                 if item is not None:
                     quantity, price = to_decimal(item.get("Qty")), to_decimal(item.get("UnitPrice"))
                 else:
-                    quantity, price = Decimal("1"), to_decimal(line.get("Amount"))
+                    quantity, price = Decimal(1), to_decimal(line.get("Amount"))
                 lines.append(ErpPurchaseOrderLine(
                     line_no=int(line.get("LineNum") or index),
                     description=line.get("Description", ""), quantity=quantity, unit_price=price))

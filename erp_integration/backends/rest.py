@@ -31,7 +31,8 @@ logger = logging.getLogger(__name__)
 def encode_json(value: Any) -> str:
     """JSON text with Decimal written as an exact JSON number and dates as ISO strings."""
     if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(str(k))}:{encode_json(v)}" for k, v in value.items()) + "}"
+        items = (f"{json.dumps(str(k))}:{encode_json(v)}" for k, v in value.items())
+        return "{" + ",".join(items) + "}"
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(encode_json(v) for v in value) + "]"
     if isinstance(value, Decimal):
@@ -48,7 +49,7 @@ def encode_json(value: Any) -> str:
 def to_decimal(value: Any) -> Decimal:
     """A JSON number (already Decimal or int) or numeric string as Decimal; missing is zero."""
     if value is None or value == "":
-        return Decimal("0")
+        return Decimal(0)
     if isinstance(value, float):  # only if a caller bypassed parse_float
         return Decimal(str(value))
     return Decimal(str(value)) if not isinstance(value, Decimal) else value

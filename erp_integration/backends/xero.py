@@ -77,12 +77,13 @@ def allocate_tax(amounts: list[Decimal], rates: list[Decimal | None], total_tax:
     if not amounts:
         return []
     if all(rate is not None for rate in rates):
-        parts = [(a * r / 100).quantize(CENT, ROUND_HALF_UP) for a, r in zip(amounts, rates)]
+        parts = [(a * r / 100).quantize(CENT, ROUND_HALF_UP)
+                 for a, r in zip(amounts, rates, strict=True)]
     else:
-        base = sum(amounts, Decimal("0"))
-        parts = [((a / base) * total_tax).quantize(CENT, ROUND_HALF_UP) if base else Decimal("0")
+        base = sum(amounts, Decimal(0))
+        parts = [((a / base) * total_tax).quantize(CENT, ROUND_HALF_UP) if base else Decimal(0)
                  for a in amounts]
-    parts[-1] += total_tax - sum(parts, Decimal("0"))
+    parts[-1] += total_tax - sum(parts, Decimal(0))
     return parts
 
 
@@ -219,7 +220,7 @@ class XeroBackend(ErpBackend):
                            f"net {payload.net_amount} + tax {payload.tax_amount} is not the "
                            f"total {payload.total_amount}")
         lines = list(payload.lines)
-        if lines and sum((ln.amount for ln in lines), Decimal("0")) != payload.net_amount:
+        if lines and sum((ln.amount for ln in lines), Decimal(0)) != payload.net_amount:
             raise ErpError(ErpErrorCode.VALIDATION,
                            f"line amounts do not add up to the net amount {payload.net_amount}")
         if lines:
@@ -228,10 +229,10 @@ class XeroBackend(ErpBackend):
             items = [{"Description": ln.description[:4000], "Quantity": ln.quantity,
                       "UnitAmount": ln.unit_price, "LineAmount": ln.amount, "TaxAmount": tax,
                       "AccountCode": ln.account_code or self.account_code}
-                     for ln, tax in zip(lines, taxes)]
+                     for ln, tax in zip(lines, taxes, strict=True)]
         else:
             items = [{"Description": payload.description or f"Invoice {payload.invoice_number}",
-                      "Quantity": Decimal("1"), "UnitAmount": payload.net_amount,
+                      "Quantity": Decimal(1), "UnitAmount": payload.net_amount,
                       "LineAmount": payload.net_amount, "TaxAmount": payload.tax_amount,
                       "AccountCode": self.account_code}]
         invoice: dict[str, Any] = {

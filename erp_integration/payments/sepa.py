@@ -171,7 +171,7 @@ def build_pain001(run: SepaRun, *, version: Pain001Version = "pain.001.001.09") 
     ns = {"p": f"urn:iso:std:iso:20022:tech:xsd:{version}"}
     count = tree.findtext("p:CstmrCdtTrfInitn/p:GrpHdr/p:NbOfTxs", namespaces=ns)
     control_sum = tree.findtext("p:CstmrCdtTrfInitn/p:GrpHdr/p:CtrlSum", namespaces=ns)
-    expected_sum = sum((p.amount for p in run.payments), Decimal("0"))
+    expected_sum = sum((p.amount for p in run.payments), Decimal(0))
     if int(count) != len(run.payments) or Decimal(control_sum) != expected_sum:
         raise PaymentFileError(f"{version} header says {count} payments / {control_sum}, the "
                                f"run has {len(run.payments)} / {expected_sum}")

@@ -1,32 +1,15 @@
-"""Shared fixtures for the QuickBooks Online and Xero stand-in servers and sample invoices.
+"""Shared test data for the QuickBooks Online and Xero backend tests.
 
-Import the fixtures you need into a test module (``from erp_integration.tests.fixtures_stubs
-import qbo_stub``) or list this module in ``pytest_plugins``.
+The stand-in server fixtures live in each test module (pytest only shares fixtures through
+conftest files, and importing a fixture by name shadows it in every test's signature).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 
-import pytest
-
 from erp_integration.backends.base import ErpInvoice, ErpInvoiceLine, ErpVendor
-from tests.servers.quickbooks_stub import QuickBooksStub
-from tests.servers.xero_stub import XeroStub
-
-
-@pytest.fixture
-def qbo_stub() -> Iterator[QuickBooksStub]:
-    with QuickBooksStub() as stub:
-        yield stub
-
-
-@pytest.fixture
-def xero_stub() -> Iterator[XeroStub]:
-    with XeroStub() as stub:
-        yield stub
 
 
 def make_invoice(*, key: str = "posting-1", number: str = "INV-2026-001",
@@ -34,12 +17,12 @@ def make_invoice(*, key: str = "posting-1", number: str = "INV-2026-001",
                  currency: str = "EUR") -> ErpInvoice:
     """A two-line invoice, 19 % tax: 100.00 + 23.50 net, 23.47 tax, 146.97 gross."""
     lines = (
-        ErpInvoiceLine(description="Printer paper A4, 10 boxes", quantity=Decimal("10"),
+        ErpInvoiceLine(description="Printer paper A4, 10 boxes", quantity=Decimal(10),
                        unit_price=Decimal("10.00"), amount=Decimal("100.00"),
-                       tax_rate=Decimal("19"), account_code=account_code),
-        ErpInvoiceLine(description="Delivery", quantity=Decimal("1"),
+                       tax_rate=Decimal(19), account_code=account_code),
+        ErpInvoiceLine(description="Delivery", quantity=Decimal(1),
                        unit_price=Decimal("23.50"), amount=Decimal("23.50"),
-                       tax_rate=Decimal("19"), account_code=account_code),
+                       tax_rate=Decimal(19), account_code=account_code),
     )
     return ErpInvoice(
         idempotency_key=key,

@@ -121,7 +121,7 @@ def test_batch_booking_yields_one_entry_per_transfer():
 
     assert [e.end_to_end_id for e in entries] == ["AP-2026-00001", "AP-2026-00002",
                                                   "AP-2026-00003", ""]
-    first, second, returned, fee = entries
+    first, second, _returned, _fee = entries
     assert first.amount == Decimal("146.97") and first.currency == "EUR"
     assert isinstance(first.amount, Decimal)
     assert first.booking_date == date(2026, 4, 1) and first.value_date == date(2026, 4, 1)

@@ -86,14 +86,15 @@ def test_version_specific_elements_are_used():
     ({"bic": "NOTABIC"}, "BIC"),
     ({"currency": "USD"}, "EUR only"),
     ({"amount": Decimal("10.005")}, "more than two decimals"),
-    ({"amount": Decimal("0")}, "outside"),
+    ({"amount": Decimal(0)}, "outside"),
     ({"end_to_end_id": "AP/ü/1"}, "end-to-end id"),
     ({"end_to_end_id": "X" * 36}, "end-to-end id"),
     ({"remittance": "INV " * 36}, "remittance text has 144"),
     ({"creditor_name": "  "}, "creditor name is empty"),
 ])
 def test_bad_payment_is_refused_with_a_clear_message(changes, fragment):
-    run = SepaRun(debtor=DEBTOR, payments=(payment(1, "1.00"), dataclasses.replace(payment(2, "2.00"), **changes)))
+    bad = dataclasses.replace(payment(2, "2.00"), **changes)
+    run = SepaRun(debtor=DEBTOR, payments=(payment(1, "1.00"), bad))
     with pytest.raises(PaymentFileError) as excinfo:
         build_pain001(run)
     assert fragment in str(excinfo.value) and "payment 2 (" in str(excinfo.value)

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
 
 from erp_integration.backends.base import ErpError, ErpErrorCode, ErpVendor, PaymentStatus
 from erp_integration.backends.quickbooks import MAX_REQUEST_ID, QuickBooksBackend, request_id_for
-from erp_integration.tests.fixtures_stubs import make_invoice, qbo_stub  # noqa: F401
+from erp_integration.tests.fixtures_stubs import make_invoice
 from tests.servers.quickbooks_stub import QuickBooksStub
 
 
+@pytest.fixture
+def qbo_stub() -> Iterator[QuickBooksStub]:
+    with QuickBooksStub() as stub:
+        yield stub
+
+
 def backend_for(stub: QuickBooksStub, **overrides) -> QuickBooksBackend:
-    options = dict(base_url=stub.base_url, realm_id=stub.realm_id,
-                   access_token=stub.access_token, expense_account_id="7", timeout=5)
+    options = {"base_url": stub.base_url, "realm_id": stub.realm_id,
+               "access_token": stub.access_token, "expense_account_id": "7", "timeout": 5}
     options.update(overrides)
     return QuickBooksBackend(**options)
 
@@ -172,7 +179,7 @@ def test_bill_keyed_by_hand_with_same_number_is_a_conflict_not_a_duplicate(qbo_s
 def test_same_number_from_another_vendor_is_not_a_match(qbo_stub):
     other = qbo_stub.add_vendor("Someone Else Ltd")
     qbo_stub.bills["1"] = {"Id": "1", "DocNumber": "INV-2026-001", "VendorRef": {"value": other},
-                           "Line": [], "TotalAmt": Decimal("1"), "Balance": Decimal("1")}
+                           "Line": [], "TotalAmt": Decimal(1), "Balance": Decimal(1)}
     result = backend_for(qbo_stub).post_invoice(make_invoice())
     assert not result.already_existed and len(qbo_stub.bills) == 2
 
@@ -222,7 +229,7 @@ def test_sync_purchase_orders_returns_open_orders_with_decimal_lines(qbo_stub):
     assert order.vendor_erp_id == vendor_id and order.currency == "USD"
     assert order.order_date.isoformat() == "2026-01-10"
     assert [(ln.line_no, ln.description, ln.quantity, ln.unit_price) for ln in order.lines] == [
-        (1, "Toner", Decimal("4"), Decimal("59.90")), (2, "Drum", Decimal("1"), Decimal("120.00"))]
+        (1, "Toner", Decimal(4), Decimal("59.90")), (2, "Drum", Decimal(1), Decimal("120.00"))]
 
 
 def test_payment_status_follows_the_bill_balance(qbo_stub):

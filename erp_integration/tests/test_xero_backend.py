@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
 
 from erp_integration.backends.base import ErpError, ErpErrorCode, ErpVendor, PaymentStatus
 from erp_integration.backends.xero import XeroBackend, allocate_tax
-from erp_integration.tests.fixtures_stubs import make_invoice, xero_stub  # noqa: F401
+from erp_integration.tests.fixtures_stubs import make_invoice
 from tests.servers.xero_stub import PAGE_SIZE, XeroStub
 
 
+@pytest.fixture
+def xero_stub() -> Iterator[XeroStub]:
+    with XeroStub() as stub:
+        yield stub
+
+
 def backend_for(stub: XeroStub, **overrides) -> XeroBackend:
-    options = dict(base_url=f"{stub.base_url}/api.xro/2.0", tenant_id=stub.tenant_id,
-                   access_token=stub.access_token, account_code="429",
-                   source_base_url="https://ap.example.com", timeout=5)
+    options = {"base_url": f"{stub.base_url}/api.xro/2.0", "tenant_id": stub.tenant_id,
+               "access_token": stub.access_token, "account_code": "429",
+               "source_base_url": "https://ap.example.com", "timeout": 5}
     options.update(overrides)
     return XeroBackend(**options)
 
@@ -179,9 +186,9 @@ def test_inconsistent_totals_are_refused_before_sending(xero_stub):
 
 def test_tax_allocation_sums_exactly():
     parts = allocate_tax([Decimal("100.00"), Decimal("23.50")],
-                         [Decimal("19"), Decimal("19")], Decimal("23.47"))
+                         [Decimal(19), Decimal(19)], Decimal("23.47"))
     assert parts == [Decimal("19.00"), Decimal("4.47")]
-    parts = allocate_tax([Decimal("1"), Decimal("1"), Decimal("1")], [None, None, None],
+    parts = allocate_tax([Decimal(1), Decimal(1), Decimal(1)], [None, None, None],
                          Decimal("1.00"))
     assert sum(parts) == Decimal("1.00") and parts[:2] == [Decimal("0.33"), Decimal("0.33")]
 
@@ -216,7 +223,7 @@ def test_sync_purchase_orders_returns_authorised_orders(xero_stub):
     assert orders[0].vendor_erp_id == contact_id and orders[0].currency == "NZD"
     assert orders[0].order_date.isoformat() == "2026-02-01"
     line = orders[0].lines[0]
-    assert (line.line_no, line.quantity, line.unit_price) == (1, Decimal("4"), Decimal("59.90"))
+    assert (line.line_no, line.quantity, line.unit_price) == (1, Decimal(4), Decimal("59.90"))
 
 
 def test_payment_status_follows_amount_due(xero_stub):

@@ -26,14 +26,15 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 
 def encode_json(value: Any) -> str:
     """JSON text in which Decimal becomes a JSON number written exactly (never via float)."""
     if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(str(k))}:{encode_json(v)}" for k, v in value.items()) + "}"
+        items = (f"{json.dumps(str(k))}:{encode_json(v)}" for k, v in value.items())
+        return "{" + ",".join(items) + "}"
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(encode_json(v) for v in value) + "]"
     if isinstance(value, Decimal):
@@ -93,13 +94,13 @@ class StubServer:
             # HTTP/1.0: one request per connection, so a dropped connection never poisons a pool.
             protocol_version = "HTTP/1.0"
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
             def _serve(self) -> None:
                 stub._handle(self)
 
-            do_GET = do_POST = do_PUT = do_DELETE = _serve  # noqa: N815
+            do_GET = do_POST = do_PUT = do_DELETE = _serve
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
@@ -114,7 +115,7 @@ class StubServer:
             self._httpd.server_close()
             self._httpd = None
 
-    def __enter__(self) -> StubServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

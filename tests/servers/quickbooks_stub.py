@@ -36,8 +36,8 @@ def _now() -> str:
 
 
 def fault(message: str, detail: str, code: str, kind: str = "ValidationFault") -> dict[str, Any]:
-    return {"Fault": {"Error": [{"Message": message, "Detail": detail, "code": code}], "type": kind},
-            "time": _now()}
+    error = {"Message": message, "Detail": detail, "code": code}
+    return {"Fault": {"Error": [error], "type": kind}, "time": _now()}
 
 
 class QuickBooksStub(StubServer):
@@ -95,7 +95,7 @@ class QuickBooksStub(StubServer):
                 "Id": pid, "DocNumber": doc_number, "POStatus": status, "TxnDate": txn_date,
                 "VendorRef": {"value": vendor_id, "name": self.vendors[vendor_id]["DisplayName"]},
                 "CurrencyRef": {"value": currency}, "Line": out_lines,
-                "TotalAmt": sum((ln["Amount"] for ln in out_lines), Decimal("0")),
+                "TotalAmt": sum((ln["Amount"] for ln in out_lines), Decimal(0)),
             }
             return pid
 
@@ -260,7 +260,7 @@ class QuickBooksStub(StubServer):
                                                f"Line {number}: Amount is not a number", "2010"))
             stored_lines.append({**line, "Id": str(number), "LineNum": number,
                                  "Amount": Decimal(amount)})
-        total = sum((ln["Amount"] for ln in stored_lines), Decimal("0"))
+        total = sum((ln["Amount"] for ln in stored_lines), Decimal(0))
         bill_id = self._new_id()
         bill = {
             "Id": bill_id, "SyncToken": "0", "domain": "QBO", "sparse": False,

@@ -206,8 +206,8 @@ class XeroStub(StubServer):
                 name = row.get("Name", "")
                 if any(c["Name"] == name for c in self.contacts.values()):
                     return StubResponse(400, validation_exception(row, [
-                        f"The contact name {name} is already assigned to another contact. The "
-                        f"contact name must be unique across all active contacts."]))
+                        (f"The contact name {name} is already assigned to another contact. The "
+                        f"contact name must be unique across all active contacts.")]))
                 contact_id = self.add_contact(name, email=row.get("EmailAddress", ""),
                                               tax_number=row.get("TaxNumber", ""),
                                               bank_account=row.get("BankAccountDetails", ""))
@@ -248,7 +248,7 @@ class XeroStub(StubServer):
         items = row.get("LineItems") or []
         if status == "AUTHORISED" and not items:
             errors.append("Invoice must have at least one line item.")
-        line_items, sub_total, total_tax = [], Decimal("0"), Decimal("0")
+        line_items, sub_total, total_tax = [], Decimal(0), Decimal(0)
         for item in items:
             code = item.get("AccountCode", "")
             if code not in self.account_codes:
@@ -277,7 +277,7 @@ class XeroStub(StubServer):
             "LineAmountTypes": row.get("LineAmountTypes", "Exclusive"),
             "CurrencyCode": row.get("CurrencyCode", "NZD"), "LineItems": line_items,
             "SubTotal": sub_total, "TotalTax": total_tax, "Total": total,
-            "AmountDue": total, "AmountPaid": Decimal("0"), "Url": row.get("Url", ""),
+            "AmountDue": total, "AmountPaid": Decimal(0), "Url": row.get("Url", ""),
         }
         if kind == "ACCREC" and row.get("Reference"):
             invoice["Reference"] = row["Reference"]
