@@ -79,8 +79,8 @@ def test_invoice_without_number_is_deduplicated_by_requestid(qbo_stub):
 def test_timeout_after_commit_then_retry_creates_one_bill(qbo_stub):
     """GIVEN QBO commits the Bill but answers after our timeout WHEN we retry
     THEN the retry finds that Bill and the company holds exactly one."""
-    backend = backend_for(qbo_stub, timeout=0.4)
-    qbo_stub.slow_next(1.5, on="POST /bill")
+    backend = backend_for(qbo_stub, timeout=1.0)
+    qbo_stub.slow_next(3.0, on="POST /bill")
     with pytest.raises(ErpError) as excinfo:
         backend.post_invoice(make_invoice())
     assert excinfo.value.code == ErpErrorCode.TIMEOUT and excinfo.value.retryable
@@ -92,8 +92,8 @@ def test_timeout_after_commit_then_retry_creates_one_bill(qbo_stub):
 
 
 def test_timeout_then_retry_of_numberless_invoice_is_saved_by_requestid(qbo_stub):
-    backend = backend_for(qbo_stub, timeout=0.4)
-    qbo_stub.slow_next(1.5, on="POST /bill")
+    backend = backend_for(qbo_stub, timeout=1.0)
+    qbo_stub.slow_next(3.0, on="POST /bill")
     with pytest.raises(ErpError):
         backend.post_invoice(make_invoice(number=""))
     first_id = next(iter(qbo_stub.bills))

@@ -71,8 +71,8 @@ def test_invoice_without_number_is_deduplicated_by_idempotency_key(xero_stub):
 def test_timeout_after_commit_then_retry_creates_one_bill(xero_stub):
     """GIVEN Xero commits the bill but answers after our timeout WHEN we retry
     THEN the retry finds it by contact + number + Url and Xero holds exactly one."""
-    backend = backend_for(xero_stub, timeout=0.4)
-    xero_stub.slow_next(1.5, on="PUT /Invoices")
+    backend = backend_for(xero_stub, timeout=1.0)
+    xero_stub.slow_next(3.0, on="PUT /Invoices")
     with pytest.raises(ErpError) as excinfo:
         backend.post_invoice(make_invoice())
     assert excinfo.value.code == ErpErrorCode.TIMEOUT and excinfo.value.retryable
