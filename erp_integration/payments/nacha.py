@@ -133,7 +133,8 @@ def build_nacha(file: NachaFile) -> bytes:
     records = [_record(
         "1", "01",
         " " + odfi,
-        _alpha(immediate_origin, 10, what="file header immediate origin").rjust(10),
+        # Right-justified: a 9-digit routing number as origin becomes " 021000021".
+        _alpha(immediate_origin, 10, what="file header immediate origin").strip().rjust(10),
         file.created_at.strftime("%y%m%d"),
         file.created_at.strftime("%H%M"),
         _alpha(file.file_id_modifier, 1, what="file id modifier"),

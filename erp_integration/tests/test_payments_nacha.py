@@ -196,3 +196,10 @@ def test_verify_catches_tampering(tamper, fragment):
     tampered = ("\n".join(tamper(lines)) + "\n").encode("ascii")
     with pytest.raises(PaymentFileError, match=fragment):
         verify_nacha(tampered)
+
+
+def test_nine_digit_immediate_origin_is_right_justified():
+    batch = NachaBatch(effective_date=date(2026, 3, 4), entries=(entry(1, "1.00"),))
+    origin = dataclasses.replace(ORIGINATOR, immediate_origin="021000021")
+    header = lines_of(build_nacha(dataclasses.replace(ach_file(batch), originator=origin)))[0]
+    assert header[13:23] == " 021000021"
