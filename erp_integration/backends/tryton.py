@@ -290,7 +290,7 @@ class TrytonBackend(ErpBackend):
         ) from last
 
     def _similar_foreign(self, payload: ErpInvoice, own: int) -> bool:
-        """Whether an invoice Tryton calls similar to ``own`` exists without our key.
+        """Whether an invoice Tryton calls similar to ``own`` exists that is not a live one of ours.
 
         Tryton's check (same company, party, reference; any state) is repeated here because its
         warning does not say which document it saw, and a concurrent caller's draft with our key
@@ -308,10 +308,15 @@ class TrytonBackend(ErpBackend):
                 ("reference", "=", payload.invoice_number),
                 ("id", "!=", own),
             ],
-            ["description"],
+            ["description", "state"],
         )
         marker = key_marker(payload.idempotency_key)
-        return any(not (row["description"] or "").startswith(marker) for row in similar)
+        # A cancelled invoice with our key is foreign too: re-posting after a cancel is a human's
+        # decision, and the lookup by key skips cancelled documents, so it would never resolve.
+        return any(
+            row["state"] == "cancelled" or not (row["description"] or "").startswith(marker)
+            for row in similar
+        )
 
     def _discard(self, invoice_id: int) -> None:
         try:

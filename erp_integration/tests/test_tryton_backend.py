@@ -351,3 +351,17 @@ def test_vendor_with_a_known_tax_id_is_reused_not_duplicated(tryton_server, read
     backend.post_invoice(renamed)
 
     assert invoices_for(reader, first)[0]["party"] == invoices_for(reader, renamed)[0]["party"]
+
+
+def test_reposting_after_an_accountant_cancelled_the_invoice_is_refused(tryton_server, reader):
+    """A cancelled document is never silently replaced: Tryton's similar warning stands."""
+    payload = make_payload()
+    result = make_backend(tryton_server).post_invoice(payload)
+    reader.model("account.invoice", "cancel", [int(result.erp_id)])
+    assert [r["state"] for r in invoices_for(reader, payload)] == ["cancelled"]
+
+    with pytest.raises(ErpError) as caught:
+        make_backend(tryton_server).post_invoice(payload)
+
+    assert caught.value.code == ErpErrorCode.VALIDATION
+    assert "similar" in caught.value.message
