@@ -302,3 +302,18 @@ def test_stand_in_enforces_quickbooks_wire_rules(qbo_stub):
     replay = [requests.post(f"{base}/bill", params={"requestid": "same"}, json=bill,
                             headers=auth, timeout=5).json()["Bill"]["Id"] for _ in range(2)]
     assert replay[0] == replay[1] and len(qbo_stub.bills) == 1
+
+
+def test_registry_builds_the_quickbooks_backend_from_settings(qbo_stub, settings):
+    from erp_integration.backends import get_backend
+
+    settings.AP_ERP_BACKEND = "quickbooks"
+    settings.QBO_BASE_URL = qbo_stub.base_url
+    settings.QBO_REALM_ID = qbo_stub.realm_id
+    settings.QBO_ACCESS_TOKEN = qbo_stub.access_token
+    settings.QBO_EXPENSE_ACCOUNT_ID = "7"
+
+    backend = get_backend()
+
+    assert isinstance(backend, QuickBooksBackend)
+    assert backend.post_invoice(make_invoice()).erp_id in qbo_stub.bills

@@ -280,3 +280,18 @@ def test_stand_in_enforces_xero_wire_rules(xero_stub):
     assert no_tenant.status_code == 403
     created = requests.put(url, json={"Invoices": [bill]}, headers=headers, timeout=5).json()
     assert "Reference" not in created["Invoices"][0]  # ACCREC only, as in Xero
+
+
+def test_registry_builds_the_xero_backend_from_settings(xero_stub, settings):
+    from erp_integration.backends import get_backend
+
+    settings.AP_ERP_BACKEND = "xero"
+    settings.XERO_BASE_URL = f"{xero_stub.base_url}/api.xro/2.0"
+    settings.XERO_TENANT_ID = xero_stub.tenant_id
+    settings.XERO_ACCESS_TOKEN = xero_stub.access_token
+    settings.XERO_ACCOUNT_CODE = "429"
+
+    backend = get_backend()
+
+    assert isinstance(backend, XeroBackend)
+    assert backend.post_invoice(make_invoice()).erp_id in xero_stub.invoices
