@@ -367,6 +367,8 @@ class TrytonBackend(ErpBackend):
         }
         if payload.due_date:
             values["payment_term_date"] = payload.due_date
+        if payload.po_number:
+            values["comment"] = f"PO {payload.po_number}"
         return values
 
     @staticmethod
