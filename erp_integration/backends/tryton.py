@@ -193,19 +193,25 @@ class TrytonBackend(ErpBackend):
     # --- invoices -----------------------------------------------------------------------------
 
     def _candidates(self, payload: ErpInvoice) -> list[dict]:
-        """Non-cancelled supplier invoices carrying this key, oldest first."""
+        """Non-cancelled supplier invoices carrying this key, oldest first.
+
+        LIKE is case-insensitive on SQLite (and ``ilike``-like on some collations), so the exact,
+        case-sensitive prefix is checked again here.
+        """
         d = self._load_defaults()
-        return self.client.search_read(
+        marker = key_marker(payload.idempotency_key)
+        rows = self.client.search_read(
             INVOICE,
             [
                 ("type", "=", "in"),
                 ("company", "=", d.company),
                 ("state", "!=", "cancelled"),
-                ("description", "like", _escape_like(key_marker(payload.idempotency_key)) + "%"),
+                ("description", "like", _escape_like(marker) + "%"),
             ],
-            ["state", "number", "party", "reference"],
+            ["state", "number", "party", "reference", "description"],
             order=[["id", "ASC"]],
         )
+        return [row for row in rows if (row["description"] or "").startswith(marker)]
 
     def find_invoice(self, payload: ErpInvoice) -> ErpPostResult | None:
         """The posted (or paid) invoice for this key, or None.

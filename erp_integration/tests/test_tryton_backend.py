@@ -365,3 +365,24 @@ def test_reposting_after_an_accountant_cancelled_the_invoice_is_refused(tryton_s
 
     assert caught.value.code == ErpErrorCode.VALIDATION
     assert "similar" in caught.value.message
+
+
+def test_keys_differing_only_in_case_or_wildcards_are_distinct(tryton_server, reader):
+    """SQLite's LIKE ignores case and ``_``/``%`` are wildcards: none of that may merge keys."""
+    base = make_payload()
+    tag = uuid.uuid4().hex[:6]
+    keys = [f"Key_{tag}%", f"key_{tag}%", f"keyx{tag}%", f"Key_{tag}"]
+    backend = make_backend(tryton_server)
+    results = []
+    for n, key in enumerate(keys):
+        payload = ErpInvoice(**{
+            **base.__dict__, "idempotency_key": key, "invoice_number": f"{base.invoice_number}-{n}",
+        })
+        results.append(backend.post_invoice(payload))
+
+    assert [r.already_existed for r in results] == [False] * 4
+    assert len({r.erp_id for r in results}) == 4
+    again = backend.post_invoice(ErpInvoice(**{
+        **base.__dict__, "idempotency_key": keys[1], "invoice_number": f"{base.invoice_number}-1",
+    }))
+    assert again.already_existed and again.erp_id == results[1].erp_id
