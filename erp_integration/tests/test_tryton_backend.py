@@ -386,3 +386,43 @@ def test_keys_differing_only_in_case_or_wildcards_are_distinct(tryton_server, re
         **base.__dict__, "idempotency_key": keys[1], "invoice_number": f"{base.invoice_number}-1",
     }))
     assert again.already_existed and again.erp_id == results[1].erp_id
+
+
+def _pay_in_tryton(reader: TrytonClient, company: int, invoice: int, amount: Decimal) -> None:
+    """Pay through Tryton's own "Pay" wizard, as an accountant would in the client."""
+    journal, = reader.search("account.journal", [("type", "=", "cash")], limit=1)
+    cash, = reader.search("account.account", [("code", "=", "1.1.1"), ("company", "=", company)])
+    methods = reader.search("account.invoice.payment.method", [("name", "=", "Test bank")])
+    method = methods[0] if methods else reader.create("account.invoice.payment.method", [{
+        "company": company, "name": "Test bank", "journal": journal,
+        "credit_account": cash, "debit_account": cash,
+    }])[0]
+    ctx = {**reader.context, "active_model": "account.invoice", "active_id": invoice,
+           "active_ids": [invoice]}
+    session, start, _end = reader.call("wizard.account.invoice.pay.create", ctx)
+    try:
+        defaults = reader.call("wizard.account.invoice.pay.execute", session, {}, start, ctx)
+        values = {k: v for k, v in defaults["view"]["defaults"].items()
+                  if not k.endswith(".") and k != "payees"}
+        values.update(amount=amount, payment_method=method, description="test payment")
+        data = {start: values}
+        answer = reader.call("wizard.account.invoice.pay.execute", session, data, "choice", ctx)
+        if answer.get("view"):  # "ask": a partial amount, keep the rest open
+            data["ask"] = {"type": "partial"}
+            reader.call("wizard.account.invoice.pay.execute", session, data, "pay", ctx)
+    finally:
+        reader.call("wizard.account.invoice.pay.delete", session, ctx)
+
+
+def test_payment_status_follows_payments_made_in_tryton(tryton_server, reader):
+    backend = make_backend(tryton_server)
+    result = backend.post_invoice(make_payload())
+    invoice = int(result.erp_id)
+    assert backend.payment_status(result.erp_id) == PaymentStatus.OPEN
+
+    _pay_in_tryton(reader, tryton_server.company_id, invoice, Decimal("100.00"))
+    assert backend.payment_status(result.erp_id) == PaymentStatus.PARTIALLY_PAID
+
+    _pay_in_tryton(reader, tryton_server.company_id, invoice, Decimal("382.97"))
+    assert backend.payment_status(result.erp_id) == PaymentStatus.PAID
+    assert reader.read("account.invoice", [invoice], ["state"])[0]["state"] == "paid"
