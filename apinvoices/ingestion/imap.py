@@ -338,9 +338,12 @@ def poll_mailbox(config: MailboxConfig | None = None, *, move: bool = True, limi
                 report.messages.append(outcome)
             if move and not row.moved:
                 target = config.failed_folder if row.status == InboundMail.Status.FAILED else config.processed_folder
-                if _move(conn, uid, target):
-                    InboundMail.objects.filter(pk=row.pk).update(moved=True)
-                else:
+                # The database decides which poller moves (two MOVEs of one message from two
+                # sessions can both copy it): whoever flips moved False -> True does it.
+                if not InboundMail.objects.filter(pk=row.pk, moved=False).update(moved=True):
+                    continue
+                if not _move(conn, uid, target):
+                    InboundMail.objects.filter(pk=row.pk).update(moved=False)
                     outcome.lines.append(f"could not move uid {uid} to {target}; will retry")
     finally:
         try:

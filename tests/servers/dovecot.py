@@ -31,6 +31,8 @@ def free_port() -> int:
 
 
 class Dovecot:
+    POOL = tuple(f"ap{n}" for n in range(1, 401))
+
     def __init__(self, root: Path | None = None):
         self.root = Path(root or tempfile.mkdtemp(prefix="ap-dovecot-"))
         self.imap_port = free_port()
@@ -43,7 +45,12 @@ class Dovecot:
         os.chmod(self.root, 0o755)
         for sub in ("mail", "home"):
             shutil.chown(self.root / sub, "nobody", "nogroup")
-        (self.root / "passwd").write_text("")
+        # Users are written up front: Dovecot re-reads a changed passwd-file only when its mtime
+        # moves, which two additions within one second do not do.
+        (self.root / "passwd").write_text(
+            "".join(f"{name}:{{PLAIN}}{PASSWORD}::::::\n" for name in self.POOL)
+        )
+        self._free_users = list(self.POOL)
         self._write_config()
 
     @property
@@ -106,12 +113,10 @@ service imap {{
 """
         )
 
-    def add_user(self, name: str) -> str:
-        """Create a mailbox user (password ``secret``); returns the user name."""
-        if name not in self.users:
-            with open(self.root / "passwd", "a") as fh:
-                fh.write(f"{name}:{{PLAIN}}{PASSWORD}::::::\n")
-            self.users.add(name)
+    def new_user(self) -> str:
+        """A mailbox user nobody used yet in this server's life (password ``secret``)."""
+        name = self._free_users.pop(0)
+        self.users.add(name)
         return name
 
     def start(self) -> Dovecot:
@@ -150,7 +155,10 @@ service imap {{
         """Delete the user's Dovecot index and UID list (server must be stopped): UIDVALIDITY
         changes and UIDs restart at 1, as after a lost or rebuilt index."""
         maildir = self.root / "mail" / user
-        for pattern in ("dovecot.index*", "dovecot-uidlist", "dovecot-uidvalidity*"):
+        # A new UIDVALIDITY is the current time in seconds: cross into the next second so it
+        # really differs from the old one.
+        time.sleep(1.0 - (time.time() % 1.0) + 0.01)
+        for pattern in ("dovecot.index*", "dovecot.list.index*", "dovecot-uidlist", "dovecot-uidvalidity*"):
             for path in glob.glob(str(maildir / "**" / pattern), recursive=True):
                 os.remove(path)
             for path in glob.glob(str(maildir / pattern)):
