@@ -213,3 +213,17 @@ def test_wrong_password_fails_loudly(dovecot, mailbox):
     bad = MailboxConfig(host="127.0.0.1", port=dovecot.imap_port, security="plain", user=mailbox.user, password="nope")
     with pytest.raises(imaplib.IMAP4.error):
         poll_mailbox(bad)
+
+
+@pytest.mark.django_db
+def test_poll_mailbox_command_prints_a_line_per_attachment(dovecot, mailbox, corpus_pdfs, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.AP_IMAP_HOST, settings.AP_IMAP_PORT, settings.AP_IMAP_SECURITY = "127.0.0.1", mailbox.port, "plain"
+    settings.AP_IMAP_USER, settings.AP_IMAP_PASSWORD = mailbox.user, "secret"
+    dovecot.deliver(mailbox.user, make_mail(corpus_pdfs[0], message_id="<cmd@supplier.test>"))
+    out = StringIO()
+    call_command("poll_mailbox", stdout=out)
+    assert out.getvalue().startswith(f"accepted uid 1 '{corpus_pdfs[0].name}' -> document")
