@@ -68,6 +68,7 @@ def upload(request):
     context = {
         "rows": rows,
         "max_bytes": settings.AP_MAX_UPLOAD_BYTES,
+        "max_mb": f"{settings.AP_MAX_UPLOAD_BYTES / 1024 / 1024:g}",
         "too_large_message": refusal_message(
             RefusalCode.TOO_LARGE, limit_mb=f"{settings.AP_MAX_UPLOAD_BYTES / 1024 / 1024:g}"
         ),
