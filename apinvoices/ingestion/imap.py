@@ -44,6 +44,12 @@ LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 WIRE_OVERHEAD = 1.4
 
 
+def max_message_bytes() -> int:
+    """The largest whole message we read: an attachment at the upload limit, base64-encoded,
+    plus room for the text and headers."""
+    return int(settings.AP_MAX_UPLOAD_BYTES * WIRE_OVERHEAD) + 1024 * 1024
+
+
 class ImapConfigError(Exception):
     pass
 
@@ -248,6 +254,7 @@ def _import_message(config: MailboxConfig, uidvalidity: int, uid: int, raw: byte
             sender=sender,
             subject=subject,
             message_id=message_id,
+            max_bytes=max_message_bytes(),
         )
         if isinstance(eml_result, Refused):
             row = InboundMail.objects.create(
@@ -321,7 +328,7 @@ def poll_mailbox(config: MailboxConfig | None = None, *, move: bool = True, limi
                 account=config.account, folder=config.folder, uidvalidity=uidvalidity, uid__in=uids
             )
         }
-        max_wire = int(settings.AP_MAX_UPLOAD_BYTES * WIRE_OVERHEAD) + 1024 * 1024
+        max_wire = max_message_bytes()
         for uid in uids:
             row = known.get(uid)
             if row is None:

@@ -184,18 +184,21 @@ def document_ingest(
     subject: str = "",
     message_id: str = "",
     parent: Document | None = None,
+    max_bytes: int | None = None,
 ) -> IngestResult:
     """Check, store and register one arriving file. See the module docstring for guarantees.
 
     Returns ``Accepted``, ``Duplicate`` or ``Refused``; a bad file is a normal outcome, never an
     exception. An encrypted PDF (one that needs a password to open) is accepted and its invoice
     moves to ``password_needed``. Raises only for infrastructure failures (storage, database).
+    ``max_bytes`` overrides ``AP_MAX_UPLOAD_BYTES`` (a whole .eml carries its attachments
+    base64-encoded, a third larger than the files themselves).
     """
     try:
         clean_name = sanitize_filename(filename or "")
     except BadFilename:
         return _refused(RefusalCode.BAD_FILENAME)
-    limit = settings.AP_MAX_UPLOAD_BYTES
+    limit = max_bytes or settings.AP_MAX_UPLOAD_BYTES
     try:
         fh, digest, size, head = _spool(data, limit=limit)
     except _TooLarge:

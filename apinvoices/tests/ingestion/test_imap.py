@@ -227,3 +227,15 @@ def test_poll_mailbox_command_prints_a_line_per_attachment(dovecot, mailbox, cor
     out = StringIO()
     call_command("poll_mailbox", stdout=out)
     assert out.getvalue().startswith(f"accepted uid 1 '{corpus_pdfs[0].name}' -> document")
+
+
+@pytest.mark.django_db
+def test_an_attachment_near_the_limit_is_imported_although_the_mail_is_bigger(dovecot, mailbox, corpus_pdfs, settings):
+    pdf = max(corpus_pdfs, key=lambda p: p.stat().st_size)
+    settings.AP_MAX_UPLOAD_BYTES = pdf.stat().st_size + 1024
+    raw = make_mail(pdf, message_id="<big@supplier.test>")
+    assert len(raw) > settings.AP_MAX_UPLOAD_BYTES  # base64 makes the message a third larger
+    dovecot.deliver(mailbox.user, raw)
+    poll_mailbox(mailbox)
+    assert InboundMail.objects.get().status == InboundMail.Status.IMPORTED
+    assert Document.objects.get(kind=Document.Kind.PDF).original_filename == pdf.name
