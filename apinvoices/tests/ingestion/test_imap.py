@@ -148,7 +148,7 @@ def test_a_uidvalidity_reset_does_not_import_again(dovecot, mailbox, corpus_pdfs
     assert folder_uids(dovecot, mailbox, "INBOX") == []
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keeps the roles for later tests
 def test_two_pollers_at_once_import_each_document_once(dovecot, mailbox, corpus_pdfs):
     for n, pdf in enumerate(corpus_pdfs[:4]):
         dovecot.deliver(mailbox.user, make_mail(pdf, message_id=f"<par{n}@supplier.test>"))

@@ -175,7 +175,7 @@ def test_no_extraction_is_queued_for_duplicates_or_encrypted_pdfs(settings, djan
     assert len(callbacks) == 1
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keeps the roles for later tests
 def test_two_ingests_of_the_same_bytes_at_once_make_one_document():
     """GIVEN eight threads WHEN each ingests the same bytes at the same moment THEN exactly one
     Document and Invoice exist, every thread got Accepted or Duplicate, and there are 8 receipts."""
