@@ -165,6 +165,24 @@ AP_IMAP_SECURITY = env_str("AP_IMAP_SECURITY", "tls")  # tls | starttls | plain 
 AP_IMAP_USER = env_str("AP_IMAP_USER", "")
 AP_IMAP_PASSWORD = env_str("AP_IMAP_PASSWORD", "")
 AP_IMAP_FOLDER = env_str("AP_IMAP_FOLDER", "INBOX")
+AP_IMAP_PROCESSED_FOLDER = env_str("AP_IMAP_PROCESSED_FOLDER", "Processed")
+AP_IMAP_FAILED_FOLDER = env_str("AP_IMAP_FAILED_FOLDER", "Failed")
+AP_IMAP_TIMEOUT_SECONDS = env_int("AP_IMAP_TIMEOUT_SECONDS", 60)
+# Attachments smaller than this that are images (logos, signatures) are skipped with a note.
+AP_MAIL_MIN_IMAGE_BYTES = env_int("AP_MAIL_MIN_IMAGE_BYTES", 20 * 1024)
+# Queue extraction as soon as a new invoice document is committed (tests of ingestion alone
+# turn it off).
+AP_EXTRACT_ON_INGEST = env_bool("AP_EXTRACT_ON_INGEST", True)
+AP_EXTRACT_TASK = "apinvoices.tasks.extract_invoice"
+# How often the scheduled tasks poll the mailbox and the drop folder (minutes).
+AP_POLL_MINUTES = env_int("AP_POLL_MINUTES", 1)
+# Drop in front of Django's own parser: uploads are refused past AP_MAX_UPLOAD_BYTES while they
+# stream in (see apinvoices.ingestion.uploads).
+FILE_UPLOAD_HANDLERS = [
+    "apinvoices.ingestion.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # --- Extraction ------------------------------------------------------------------------------
 AP_OCR_LANGUAGES = env_str("AP_OCR_LANGUAGES", "eng+deu+fra+nld+spa+ita")
