@@ -397,8 +397,8 @@ def _label_candidates(ctx: _Context) -> list[Candidate]:
             for i, match in enumerate(matches):
                 # Generic words ("invoice", "date") inside a phrase do not end the value.
                 next_label_start = next((m.start for m in matches[i + 1:]
-                                         if m.field != match.field and m.start >= match.end
-                                         and m.strength >= 0.8), len(line.text))
+                                         if m.start >= match.end and m.strength >= 0.8),
+                                        len(line.text))
                 label_words = line.words_in(match.start, match.end)
                 label_text = line.text[match.start:match.end]
                 strength = match.strength
