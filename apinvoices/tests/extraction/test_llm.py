@@ -162,3 +162,25 @@ def test_review_returns_the_concerns_as_text(stub):
 def test_review_with_no_concerns_is_none(stub):
     stub.answers = {"concerns": []}
     assert llm_review(TEXT, {}) is None
+
+
+def test_pipeline_use_llm_fills_a_text_layer_gap(stub, corpus_dir):
+    pytest.importorskip("apinvoices.extraction.pdftext", reason="text-layer step not built yet")
+    from apinvoices.extraction.pipeline import extract_document
+
+    data = (corpus_dir / "invoice2data-compare/tests/compare/AmazonWebServices.pdf").read_bytes()
+    without = extract_document(data)
+    stub.answers = {"invoice_number": "42183017", "total_amount": "4.11", "currency": "USD"}
+
+    result = extract_document(data, use_llm=True)
+
+    assert result.kind == "pdf_text"
+    for name in ("invoice_number", "total_amount", "currency"):
+        before = without.fields.get(name)
+        if before is None or before.confidence < 0.6:
+            assert result.fields[name].source == "llm"
+        else:
+            assert result.fields[name].source == before.source  # confident text values stay
+    assert str(result.value("total_amount")) == "4.11"
+    if stub.requests:
+        assert "Amazon" in stub.requests[-1]["body"]["messages"][1]["content"]

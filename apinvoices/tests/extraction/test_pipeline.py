@@ -177,3 +177,17 @@ def test_xml_cannot_be_forced_to_another_path(corpus_dir):
     assert excinfo.value.code == ExtractionErrorCode.UNSUPPORTED_TYPE
     with pytest.raises(ValueError):
         extract_document(xml, force="magic")
+
+
+@pytest.mark.ocr
+def test_image_goes_to_ocr(corpus_dir):
+    pytest.importorskip("apinvoices.extraction.ocr", reason="OCR step not built yet")
+    data = (corpus_dir / "invoice2data-compare/tests/compare/AmazonWebServices.png").read_bytes()
+
+    result = extract_document(data, filename="scan.pdf")
+
+    assert result.kind == "ocr"
+    assert "Amazon" in result.text
+    with pytest.raises(ExtractionError) as excinfo:
+        extract_document(data, force="pdf_text")
+    assert excinfo.value.code == ExtractionErrorCode.UNSUPPORTED_TYPE
