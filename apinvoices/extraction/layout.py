@@ -140,8 +140,14 @@ def group_lines(words: list[Word]) -> list[Line]:
             top, bottom = bands[index]
             overlap = min(bottom, word.bottom) - max(top, word.top)
             if overlap >= 0.5 * min(bottom - top, word.height):
-                # The band stays that of the line's first word: a tall heading must not pull
-                # the next text line into its own.
+                # Against words of similar size only: a tall heading must not pull two text
+                # lines beside it into one.
+                similar = [w for w in lines[index] if 0.7 <= w.height / word.height <= 1.43]
+                if similar and all(
+                    min(w.bottom, word.bottom) - max(w.top, word.top) < 0.5 * word.height
+                    for w in similar
+                ):
+                    continue
                 lines[index].append(word)
                 placed = True
                 break
