@@ -191,3 +191,10 @@ def test_image_goes_to_ocr(corpus_dir):
     with pytest.raises(ExtractionError) as excinfo:
         extract_document(data, force="pdf_text")
     assert excinfo.value.code == ExtractionErrorCode.UNSUPPORTED_TYPE
+
+
+def test_corrupt_pdf_is_refused_by_the_text_step():
+    needs_text_layer()
+    with pytest.raises(ExtractionError) as excinfo:
+        extract_document(b"%PDF-1.7\n1 0 obj << /Type /Catalog >> garbage", filename="x.pdf")
+    assert excinfo.value.code == ExtractionErrorCode.CORRUPT_PDF
