@@ -29,25 +29,25 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
-import logging  # noqa: E402
+import logging
 
 logging.disable(logging.CRITICAL)  # invoice2data logs every template miss at ERROR
 
-from apinvoices.extraction.errors import ExtractionError  # noqa: E402
-from apinvoices.extraction.evaluation import (  # noqa: E402
+from apinvoices.extraction.errors import ExtractionError
+from apinvoices.extraction.evaluation import (
     TruthRow,
     corpus_dir,
     load_ground_truth,
     normalise,
     parse_gt_date,
 )
-from apinvoices.extraction.pipeline import extract_document  # noqa: E402
-from apinvoices.extraction.serialize import PUBLIC_FIELDS  # noqa: E402
-from apinvoices.extraction.types import ExtractedInvoice  # noqa: E402
+from apinvoices.extraction.pipeline import extract_document
+from apinvoices.extraction.serialize import PUBLIC_FIELDS
+from apinvoices.extraction.types import ExtractedInvoice
 
 AUTO_ACCEPT = 0.9
 BENCH_FIELDS = PUBLIC_FIELDS  # the 11 header fields of the extract --json contract
@@ -219,9 +219,15 @@ def invoice2data_expected(path: Path) -> dict:
     raw = json.loads(path.read_text(encoding="utf-8"))
     record = raw[0] if isinstance(raw, list) else raw
     mapping = {
-        "issuer": "vendor_name", "amount": "total_amount", "amount_untaxed": "net_amount",
-        "amount_tax": "tax_amount", "invoice_number": "invoice_number", "date": "issue_date",
-        "date_due": "due_date", "currency": "currency", "vat": "vendor_tax_id",
+        "issuer": "vendor_name",
+        "amount": "total_amount",
+        "amount_untaxed": "net_amount",
+        "amount_tax": "tax_amount",
+        "invoice_number": "invoice_number",
+        "date": "issue_date",
+        "date_due": "due_date",
+        "currency": "currency",
+        "vat": "vendor_tax_id",
     }
     expected = {}
     for key, name in mapping.items():
@@ -242,9 +248,15 @@ def invoice2data_as_result(output: dict) -> ExtractedInvoice:
 
     result = ExtractedInvoice(kind="pdf_text")
     mapping = {
-        "issuer": "vendor_name", "amount": "total_amount", "amount_untaxed": "net_amount",
-        "amount_tax": "tax_amount", "invoice_number": "invoice_number", "date": "issue_date",
-        "date_due": "due_date", "currency": "currency", "vat": "vendor_tax_id",
+        "issuer": "vendor_name",
+        "amount": "total_amount",
+        "amount_untaxed": "net_amount",
+        "amount_tax": "tax_amount",
+        "invoice_number": "invoice_number",
+        "date": "issue_date",
+        "date_due": "due_date",
+        "currency": "currency",
+        "vat": "vendor_tax_id",
     }
     for key, name in mapping.items():
         value = output.get(key)
@@ -282,7 +294,9 @@ def run_invoice2data(stats: SetStats, items) -> None:
         stats.seconds += clock.wall
         stats.cpu += clock.cpu
         stats.pages += pdf_pages(data)
-        stats.add(label, expected, invoice2data_as_result(output) if output else None, confidences=False)
+        stats.add(
+            label, expected, invoice2data_as_result(output) if output else None, confidences=False
+        )
 
 
 DEMO_COUNT = {"quick": 18, "full": 36}  # six kinds in rotation: 3 or 6 documents per kind
@@ -296,7 +310,10 @@ def demo_sets(tmp: Path, *, quick: bool, demo_dir: Path | None) -> tuple[dict[st
         try:
             from apinvoices.demo.corpus import generate
         except ImportError:
-            return {}, "apinvoices.demo is not in this branch and no --demo-dir given: demo set skipped"
+            return (
+                {},
+                "apinvoices.demo is not in this branch and no --demo-dir given: demo set skipped",
+            )
         try:
             generate(tmp, count=DEMO_COUNT["quick" if quick else "full"], seed=7)
         except Exception as err:  # noqa: BLE001 - another team's generator; report, go on
@@ -328,9 +345,11 @@ def demo_sets(tmp: Path, *, quick: bool, demo_dir: Path | None) -> tuple[dict[st
 def print_report(sets: list[SetStats], ratios: list[str], notes: list[str]) -> None:
     shown = [s for s in sets if s.docs]
     for start in range(0, len(shown), 5):
-        print_table(shown[start:start + 5])
-    print(f"auto-accept = share of truth fields found with confidence >= {AUTO_ACCEPT};"
-          " accepted right = accuracy of those.")
+        print_table(shown[start : start + 5])
+    print(
+        f"auto-accept = share of truth fields found with confidence >= {AUTO_ACCEPT};"
+        " accepted right = accuracy of those."
+    )
     if ratios:
         print()
         print("Raw engines on the same pages (one process, OMP_THREAD_LIMIT=1)")
@@ -349,7 +368,7 @@ def print_table(columns: list[SetStats]) -> None:
     width = 16
     print()
     print("Per-field accuracy against ground truth (correct / fields present in the truth)")
-    header = f"{'field':<16}" + "".join(f"{s.title[:width - 1]:>{width}}" for s in columns)
+    header = f"{'field':<16}" + "".join(f"{s.title[: width - 1]:>{width}}" for s in columns)
     print(header)
     print("-" * len(header))
     for name in BENCH_FIELDS:
@@ -360,11 +379,27 @@ def print_table(columns: list[SetStats]) -> None:
         print(row)
     print("-" * len(header))
     rows = [
-        ("all fields", lambda s: f"{s.total_correct}/{s.total_expected} " + pct(s.total_correct, s.total_expected).strip()),
+        (
+            "all fields",
+            lambda s: (
+                f"{s.total_correct}/{s.total_expected} "
+                + pct(s.total_correct, s.total_expected).strip()
+            ),
+        ),
         ("docs all right", lambda s: f"{s.all_right}/{s.docs} " + pct(s.all_right, s.docs).strip()),
         ("docs failed", lambda s: str(s.failed)),
-        ("auto-accept", lambda s: pct(s.accepted, s.total_expected).strip() if s.title != "invoice2data" else "n/a"),
-        ("accepted right", lambda s: pct(s.accepted_right, s.accepted).strip() if s.title != "invoice2data" else "n/a"),
+        (
+            "auto-accept",
+            lambda s: (
+                pct(s.accepted, s.total_expected).strip() if s.title != "invoice2data" else "n/a"
+            ),
+        ),
+        (
+            "accepted right",
+            lambda s: (
+                pct(s.accepted_right, s.accepted).strip() if s.title != "invoice2data" else "n/a"
+            ),
+        ),
         ("wall seconds", lambda s: f"{s.seconds:.2f}"),
         ("cpu seconds", lambda s: f"{s.cpu:.2f}"),
         ("pages", lambda s: str(s.pages) if s.pages else "-"),
@@ -382,18 +417,28 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="every 4th file, OCR on 1 document")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--show-errors", type=int, default=0, help="print N wrong fields per set")
-    parser.add_argument("--ocr-docs", type=int, default=FULL_OCR_DOCS,
-                        help=f"Factur-X PDFs to OCR (default {FULL_OCR_DOCS}; --quick: {QUICK_OCR_DOCS})")
-    parser.add_argument("--demo-dir", type=Path, help="a generated set: python -m apinvoices.demo.corpus DIR")
+    parser.add_argument(
+        "--ocr-docs",
+        type=int,
+        default=FULL_OCR_DOCS,
+        help=f"Factur-X PDFs to OCR (default {FULL_OCR_DOCS}; --quick: {QUICK_OCR_DOCS})",
+    )
+    parser.add_argument(
+        "--demo-dir", type=Path, help="a generated set: python -m apinvoices.demo.corpus DIR"
+    )
     args = parser.parse_args(argv)
 
     root = corpus_dir()
     if root is None:
-        print("corpus not found: set AP_CORPUS_DIR or place it at ../shared/corpus", file=sys.stderr)
+        print(
+            "corpus not found: set AP_CORPUS_DIR or place it at ../shared/corpus", file=sys.stderr
+        )
         return 2
     rows = truth_rows(root)
     xml_items = [(r.relpath, r.path, r.expected) for r in rows if r.kind == "xml"]
-    fx_items = [(r.relpath, r.path, r.expected) for r in rows if r.kind == "facturx-pdf" and r.expected]
+    fx_items = [
+        (r.relpath, r.path, r.expected) for r in rows if r.kind == "facturx-pdf" and r.expected
+    ]
     i2d_items = [
         (f"invoice2data-compare/{p.name}", p, invoice2data_expected(p.with_suffix(".json")))
         for p in sorted((root / "invoice2data-compare/tests/compare").glob("*.pdf"))
@@ -437,7 +482,8 @@ def main(argv=None) -> int:
         raw = raw_pdfplumber_seconds(i2d_pdfs)
         theirs = (
             f"; invoice2data (pdftotext + 200 templates) {i2d_theirs.cpu:.2f} cpu-s"
-            if i2d_theirs.docs else ""
+            if i2d_theirs.docs
+            else ""
         )
         ratios.append(
             f"invoice2data-compare, {sum(p for _, p in i2d_pdfs)} pages: ours {i2d_ours.cpu:.2f} cpu-s "
@@ -470,8 +516,10 @@ def main(argv=None) -> int:
             sets.append(demo_stats)
 
     print_report(sets, ratios, notes)
-    print(f"\ntotal wall time {time.perf_counter() - started_all:.1f} s"
-          f"{' (--quick: every 4th file, OCR on 1 document)' if args.quick else ''}")
+    print(
+        f"\ntotal wall time {time.perf_counter() - started_all:.1f} s"
+        f"{' (--quick: every 4th file, OCR on 1 document)' if args.quick else ''}"
+    )
     if args.show_errors:
         for s in sets:
             if s.wrong_examples:
@@ -479,13 +527,27 @@ def main(argv=None) -> int:
                 for line in s.wrong_examples[: args.show_errors]:
                     print("  " + line)
     if args.json:
-        args.json.write_text(json.dumps([
-            {"set": s.title, "docs": s.docs, "pages": s.pages, "seconds": round(s.seconds, 3),
-             "failed": s.failed, "all_right": s.all_right, "expected": s.expected,
-             "correct": s.correct, "auto_accepted": s.accepted,
-             "auto_accepted_right": s.accepted_right, "note": s.note}
-            for s in sets
-        ], indent=2))
+        args.json.write_text(
+            json.dumps(
+                [
+                    {
+                        "set": s.title,
+                        "docs": s.docs,
+                        "pages": s.pages,
+                        "seconds": round(s.seconds, 3),
+                        "failed": s.failed,
+                        "all_right": s.all_right,
+                        "expected": s.expected,
+                        "correct": s.correct,
+                        "auto_accepted": s.accepted,
+                        "auto_accepted_right": s.accepted_right,
+                        "note": s.note,
+                    }
+                    for s in sets
+                ],
+                indent=2,
+            )
+        )
     return 0
 
 

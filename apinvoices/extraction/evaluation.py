@@ -135,7 +135,9 @@ def load_ground_truth(root: Path) -> Iterator[TruthRow]:
                 )
 
 
-def compare(expected: dict[str, object], result: ExtractedInvoice) -> dict[str, tuple[object, object]]:
+def compare(
+    expected: dict[str, object], result: ExtractedInvoice
+) -> dict[str, tuple[object, object]]:
     """Return ``{field: (expected, got)}`` for every expected field the result got wrong or
     missed; an empty dict means every field matched."""
     mismatches = {}

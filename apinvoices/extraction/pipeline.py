@@ -63,7 +63,9 @@ class EmbeddedXml:
     data: bytes
 
 
-def embedded_xml_files(data: bytes, *, password: str | None = None) -> tuple[list[EmbeddedXml], int]:
+def embedded_xml_files(
+    data: bytes, *, password: str | None = None
+) -> tuple[list[EmbeddedXml], int]:
     """Return the PDF's XML attachments (e-invoice names first, then PDF order) and its page
     count. An unreadable or locked PDF yields ``([], 0)``: the text step reports why.
 
@@ -91,8 +93,15 @@ def embedded_xml_files(data: bytes, *, password: str | None = None) -> tuple[lis
                 found.append(EmbeddedXml(name=name, data=content))
     # pypdf caps every decompressed stream (75 MB by default) and raises LimitReachedError, a
     # PyPdfError, so a compressed bomb in an attachment ends here rather than in memory.
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, NotImplementedError,
-            RecursionError) as err:
+    except (
+        PyPdfError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        NotImplementedError,
+        RecursionError,
+    ) as err:
         logger.info("Cannot list PDF attachments: %s", err)
         return [], 0
     preferred = [a for a in found if a.name.lower() in EINVOICE_ATTACHMENT_NAMES]
@@ -146,7 +155,9 @@ class Document:
 
     @property
     def label(self) -> str:
-        return self.filename or {"pdf": "This PDF", "image": "This image"}.get(self.file_type, "This file")
+        return self.filename or {"pdf": "This PDF", "image": "This image"}.get(
+            self.file_type, "This file"
+        )
 
 
 class Step:
@@ -224,7 +235,13 @@ class ImageOcrStep(Step):
 
 
 # The extraction order of DESIGN.md: e-invoice XML is authoritative, then text layer, then OCR.
-STEPS: tuple[Step, ...] = (XmlStep(), EmbeddedXmlStep(), TextLayerStep(), PdfOcrStep(), ImageOcrStep())
+STEPS: tuple[Step, ...] = (
+    XmlStep(),
+    EmbeddedXmlStep(),
+    TextLayerStep(),
+    PdfOcrStep(),
+    ImageOcrStep(),
+)
 
 
 def extract_document(

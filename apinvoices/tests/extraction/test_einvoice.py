@@ -35,13 +35,17 @@ def test_corpus_covers_every_supported_syntax():
 
 
 def test_ubl_credit_note_reads_type_bank_details_and_lines(corpus_dir):
-    result = parse_einvoice((corpus_dir / "en16931-examples/ubl/examples/ubl-tc434-creditnote1.xml").read_bytes())
+    result = parse_einvoice(
+        (corpus_dir / "en16931-examples/ubl/examples/ubl-tc434-creditnote1.xml").read_bytes()
+    )
 
     assert result.value("document_type") == "credit_note"
     assert result.value("invoice_number") == "018304 / 28865"
     assert result.value("vendor_iban") == "BE91000000143476"
     assert result.value("vendor_bic") == "BPOTBEB1"
-    assert [(line.quantity, line.amount) for line in result.lines] == [(Decimal("1.00"), Decimal("100.11"))]
+    assert [(line.quantity, line.amount) for line in result.lines] == [
+        (Decimal("1.00"), Decimal("100.11"))
+    ]
     assert [(t.category, t.base) for t in result.taxes] == [("E", Decimal("100.11"))]
 
 
@@ -61,7 +65,9 @@ def test_ubl_credit_note_due_date_comes_from_payment_means():
 
 
 def test_cii_credit_note_type_code_381(corpus_dir):
-    path = corpus_dir / "zugferd-corpus/ZUGFeRDv2/correct/Mustangproject/testout-ZF2PushCreditNote.xml"
+    path = (
+        corpus_dir / "zugferd-corpus/ZUGFeRDv2/correct/Mustangproject/testout-ZF2PushCreditNote.xml"
+    )
     result = parse_einvoice(path.read_bytes())
 
     assert result.value("document_type") == "credit_note"
@@ -69,23 +75,32 @@ def test_cii_credit_note_type_code_381(corpus_dir):
 
 
 def test_cii_lines_and_tax_breakdown_per_rate(corpus_dir):
-    result = parse_einvoice((corpus_dir / "en16931-examples/cii/examples/CII_example1.xml").read_bytes())
+    result = parse_einvoice(
+        (corpus_dir / "en16931-examples/cii/examples/CII_example1.xml").read_bytes()
+    )
 
     assert len(result.lines) == 20
     first = result.lines[0]
     assert (first.description, first.quantity, first.unit_price, first.amount, first.tax_rate) == (
-        "PATAT FRITES 10MM 10KG", Decimal("2"), Decimal("9.95"), Decimal("19.9"), Decimal("6"),
+        "PATAT FRITES 10MM 10KG",
+        Decimal(2),
+        Decimal("9.95"),
+        Decimal("19.9"),
+        Decimal(6),
     )
     assert [(t.rate, t.base, t.amount) for t in result.taxes] == [
-        (Decimal("6"), Decimal("183.23"), Decimal("10.99")),
-        (Decimal("21"), Decimal("46.37"), Decimal("9.74")),
+        (Decimal(6), Decimal("183.23"), Decimal("10.99")),
+        (Decimal(21), Decimal("46.37"), Decimal("9.74")),
     ]
     assert sum(t.amount for t in result.taxes) == result.value("tax_amount")
     assert sum(line.amount for line in result.lines) == result.value("net_amount")
 
 
 def test_zugferd_1_document_is_read(corpus_dir):
-    path = corpus_dir / "zugferd-corpus/ZUGFeRDv1/correct/Intarsys/ZUGFeRD_1p0_COMFORT_Rabatte.pdf.embedded.ZUGFeRD-invoice.xml"
+    path = (
+        corpus_dir
+        / "zugferd-corpus/ZUGFeRDv1/correct/Intarsys/ZUGFeRD_1p0_COMFORT_Rabatte.pdf.embedded.ZUGFeRD-invoice.xml"
+    )
     result = parse_einvoice(path.read_bytes())
 
     assert result.value("invoice_number") == "471102"
@@ -95,19 +110,28 @@ def test_zugferd_1_document_is_read(corpus_dir):
     assert result.value("total_amount") == Decimal("215.14")
     assert result.value("po_number") == "2013-471331"
     assert len(result.lines) == 5 and all(line.description for line in result.lines)
-    assert result.lines[0].description.startswith("Wir erlauben uns") and result.lines[0].amount is None
+    assert (
+        result.lines[0].description.startswith("Wir erlauben uns")
+        and result.lines[0].amount is None
+    )
     assert result.taxes and all(t.rate > 0 for t in result.taxes)
 
 
 def test_business_rule_violation_is_reported(corpus_dir):
-    path = corpus_dir / "zugferd-corpus/XML-Rechnung/UBL/not_validating_full_invoice_based_onTest_EeISI_300_CENfullmodel.ubl.xml"
+    path = (
+        corpus_dir
+        / "zugferd-corpus/XML-Rechnung/UBL/not_validating_full_invoice_based_onTest_EeISI_300_CENfullmodel.ubl.xml"
+    )
     result = parse_einvoice(path.read_bytes())
 
     assert any(e.startswith("invalid e-invoice: BR-CO-15") for e in result.errors)
 
 
 def test_pre_1_0_zugferd_draft_is_an_invalid_einvoice(corpus_dir):
-    path = corpus_dir / "zugferd-corpus/ZUGFeRDv1/correct/Mustangproject/MustangGnuaccountingBeispielRE-20140519_499.pdf.embedded.ZUGFeRD-invoice.xml"
+    path = (
+        corpus_dir
+        / "zugferd-corpus/ZUGFeRDv1/correct/Mustangproject/MustangGnuaccountingBeispielRE-20140519_499.pdf.embedded.ZUGFeRD-invoice.xml"
+    )
     with pytest.raises(ExtractionError) as excinfo:
         parse_einvoice(path.read_bytes())
     assert excinfo.value.code == ExtractionErrorCode.INVALID_EINVOICE

@@ -21,7 +21,9 @@ FACTURX_ROWS = corpus_params(
     lambda row: row.kind == "facturx-pdf" and not is_fail_sample(row) and row.expected
 )
 FAIL_PDF_ROWS = corpus_params(lambda row: is_fail_sample(row) and row.file.endswith(".pdf"))
-BROKEN_XML_PDF = "zugferd-corpus/ZUGFeRDv2/fail/Mustangproject/factur-x-invalid-xml-encoding-attribute.pdf"
+BROKEN_XML_PDF = (
+    "zugferd-corpus/ZUGFeRDv2/fail/Mustangproject/factur-x-invalid-xml-encoding-attribute.pdf"
+)
 # fail/ PDFs whose embedded XML breaks the Factur-X/ZUGFeRD XSD. The other fail/ samples are
 # rejected by validators for PDF/A or schematron rules, which are not checked offline.
 XSD_FAILING = {
@@ -35,7 +37,9 @@ XSD_FAILING = {
 
 
 def needs_text_layer():
-    return pytest.importorskip("apinvoices.extraction.pdftext", reason="text-layer step not built yet")
+    return pytest.importorskip(
+        "apinvoices.extraction.pdftext", reason="text-layer step not built yet"
+    )
 
 
 def pdf_with_attachments(attachments: dict[str, bytes], *, password: str | None = None) -> bytes:
