@@ -526,9 +526,9 @@ LABELS: dict[str, dict[str, tuple[str, ...]]] = {
                r"re:(?<![a-z])(?:tax |commercial |credit )?(?:invoice|note)(?:\s*\(\d{3}\))?\s*(?:no|nr|#)\.?",
                "inv no", "inv #", "bill number", "bill no", "document number", "invoice"),
         "de": ("rechnungsnummer", "rechnungsnr", "rechnungs-nr", "rechnung nr", "rechnung-nr",
-               "rechnungs nr", "re-nr", "belegnummer", "beleg-nr",
                r"re:(?<![a-z])[a-z]*(?:rechnung|gutschrift|rechnungskorrektur)\b[^:\n]{0,45}?"
-               r"\s(?:nr|no|nummer)\.?(?![a-z])", "rechnung"),
+               r"\s(?:nr|no|nummer)\.?(?![a-z])",
+               "rechnungs nr", "re-nr", "belegnummer", "beleg-nr", "rechnung"),
         "fr": ("numero de facture", "n° de facture", "no de facture", "n de facture", "facture n°",
                "facture no", "facture n", "n° facture", "facture numero", "facture"),
         "nl": ("factuurnummer", "factuurnr", "factuur nummer", "factuur nr", "factuur"),

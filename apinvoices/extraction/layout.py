@@ -154,9 +154,23 @@ def group_lines(words: list[Word]) -> list[Line]:
         if not placed:
             lines.append([word])
             bands.append((word.top, word.bottom))
-    result = [Line(words[0].page, group) for group in lines]
+    result = [Line(words[0].page, _merge_touching(group)) for group in lines]
     result.sort(key=lambda line: (line.top, line.x0))
     return result
+
+
+def _merge_touching(words: list[Word]) -> list[Word]:
+    """Join pieces of one word that a PDF drew separately ("F" + "actuurnummer:"): a real
+    space is at least ~0.2 of the font height wide, these gaps are almost nil."""
+    merged: list[Word] = []
+    for word in sorted(words, key=lambda w: w.x0):
+        prev = merged[-1] if merged else None
+        if prev is not None and 0 <= word.x0 - prev.x1 < 0.08 * min(prev.height, word.height):
+            merged[-1] = Word(prev.text + word.text, prev.x0, min(prev.top, word.top), word.x1,
+                              max(prev.bottom, word.bottom), prev.page, min(prev.conf, word.conf))
+        else:
+            merged.append(word)
+    return merged
 
 
 def bbox_of(words: list[Word]) -> BBox | None:
@@ -236,12 +250,14 @@ def _below(page: Page, line: Line, words: list[Word], max_lines: int = 2) -> lis
     index = page.lines.index(line)
     result = []
     for nxt in page.lines[index + 1: index + 1 + max_lines * 2]:
-        if nxt.top - line.bottom > 3.5 * line.height * (len(result) + 1):
+        # The value sits right under its header: a gap of more than ~1.5 lines means the
+        # text below belongs to something else.
+        if nxt.top - line.bottom > 1.6 * line.height * (len(result) + 1):
             break
-        for segment in nxt.segments():
-            if segment.x1 >= x0 and segment.x0 <= x1:
-                result.append(segment)
-                break
+        under = [segment for segment in nxt.segments() if segment.x1 >= x0 and segment.x0 <= x1]
+        if not under:
+            break  # the line right below has nothing under the label: no value below
+        result.append(under[0])
         if len(result) >= max_lines:
             break
     return result
@@ -908,15 +924,28 @@ def _document_type(ctx: _Context) -> Candidate:
 
 
 def _header_columns(line: Line) -> dict[str, tuple[float, float]]:
+    """Column name -> x-range, matching header words one by one (headers set close together
+    form one segment, "Prijs BTW Hoeveelheid"); two-word headers are tried first."""
     columns: dict[str, tuple[float, float]] = {}
-    for segment in line.segments():
-        folded = F.fold(segment.text)
-        for name, words in _HEADER_WORDS.items():
-            if name in columns:
+    words = line.words
+    index = 0
+    while index < len(words):
+        matched = False
+        for size in (2, 1):
+            group = words[index: index + size]
+            if len(group) < size:
                 continue
-            if any(re.search(r"(?<![a-z])" + re.escape(w) + r"(?![a-z])", folded) for w in words):
-                columns[name] = (segment.x0, segment.x1)
+            folded = F.fold(" ".join(w.text for w in group)).strip(":.")
+            for name, phrases in _HEADER_WORDS.items():
+                if name not in columns and folded in phrases:
+                    columns[name] = (group[0].x0, group[-1].x1)
+                    index += size
+                    matched = True
+                    break
+            if matched:
                 break
+        if not matched:
+            index += 1
     return columns
 
 
@@ -940,19 +969,21 @@ def extract_line_items(pages: list[Page], decimal_hint: str | None) -> list[Extr
         for line in page.lines[header_index + 1:]:
             if line.top - last_bottom > 6 * header.height:
                 break
-            if any(F.find_labels(line.text, n) for n in ("total_amount", "net_amount")) and \
-                    not line.words[0].x0 < columns["description"][1]:
-                break
-            if F.contains_any(line.text[:30], ("subtotal", "total", "summe", "totaal", "totale",
-                                               "zwischensumme", "sous-total")):
+            ends_table = False
+            for name in ("total_amount", "net_amount"):
+                for m in F.find_labels(line.text, name):
+                    label_words = line.words_in(m.start, m.end)
+                    if m.start == 0 or (label_words and label_words[0].x0 > columns["description"][1]):
+                        ends_table = True
+            if ends_table:
                 break
             amounts = amounts_in(line, 0, decimal_hint)
             in_amount_col = [a for a in amounts if a[1][-1].x1 >= amount_x0 - 30]
             if in_amount_col:
                 value, words, _ = in_amount_col[-1]
-                desc_words = [w for w in line.words if w.x1 <= (columns.get("quantity") or
-                                                                 columns.get("unit_price") or
-                                                                 (amount_x0, 0))[0] - 2]
+                desc_end = min(x for name, (x, _) in columns.items()
+                               if name != "description" and x > columns["description"][0])
+                desc_words = [w for w in line.words if w.x1 <= desc_end - 2]
                 item = ExtractedLine(description=" ".join(w.text for w in desc_words).strip(),
                                      amount=value)
                 qty_col = columns.get("quantity")
