@@ -250,13 +250,13 @@ def _below(page: Page, line: Line, words: list[Word], max_lines: int = 2) -> lis
     index = page.lines.index(line)
     result = []
     for nxt in page.lines[index + 1: index + 1 + max_lines * 2]:
-        # The value sits right under its header: a gap of more than ~1.5 lines means the
-        # text below belongs to something else.
-        if nxt.top - line.bottom > 1.6 * line.height * (len(result) + 1):
+        # The value sits right under its header: a gap of more than ~1.5 lines of the value's
+        # size means the text below belongs to something else (a big title's "factuur").
+        if nxt.top - line.bottom > 1.6 * min(line.height, nxt.height) * (len(result) + 1):
             break
         under = [segment for segment in nxt.segments() if segment.x1 >= x0 and segment.x0 <= x1]
         if not under:
-            break  # the line right below has nothing under the label: no value below
+            continue
         result.append(under[0])
         if len(result) >= max_lines:
             break
