@@ -163,12 +163,27 @@ def pdf_pages(data: bytes) -> int:
     return len(pypdfium2.PdfDocument(data))
 
 
+def page_count(data: bytes) -> int:
+    """Pages of a PDF, frames of a TIFF, 1 for another image, 0 for XML."""
+    if data[:5] == b"%PDF-":
+        return pdf_pages(data)
+    if data.lstrip()[:1] == b"<":
+        return 0
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return getattr(image, "n_frames", 1)
+    except OSError:
+        return 0
+
+
 def run_pipeline(stats: SetStats, items, *, force=None) -> list[tuple[bytes, int]]:
     """Extract every item, timing only ``extract_document``. Returns (pdf bytes, pages)."""
     seen = []
     for label, path, expected in items:
         data = path.read_bytes()
-        pages = pdf_pages(data) if data[:5] == b"%PDF-" else 0
+        pages = page_count(data)
         clock = Clock()
         try:
             with clock:
@@ -183,7 +198,7 @@ def run_pipeline(stats: SetStats, items, *, force=None) -> list[tuple[bytes, int
         stats.cpu += clock.cpu
         stats.pages += pages
         stats.add(label, expected, result)
-        if pages:
+        if pages and data[:5] == b"%PDF-":
             seen.append((data, pages))
     return seen
 
@@ -424,6 +439,11 @@ def main(argv=None) -> int:
         help=f"Factur-X PDFs to OCR (default {FULL_OCR_DOCS}; --quick: {QUICK_OCR_DOCS})",
     )
     parser.add_argument(
+        "--sets",
+        default="xml,fx,text,i2d,ocr,demo",
+        help="comma-separated subset of xml,fx,text,i2d,ocr,demo (default: all)",
+    )
+    parser.add_argument(
         "--demo-dir", type=Path, help="a generated set: python -m apinvoices.demo.corpus DIR"
     )
     args = parser.parse_args(argv)
@@ -452,16 +472,19 @@ def main(argv=None) -> int:
     sets, ratios, notes = [], [], []
     started_all = time.perf_counter()
 
-    xml_stats = SetStats("XML ubl/cii")
-    run_pipeline(xml_stats, xml_items)
-    sets.append(xml_stats)
+    wanted = set(args.sets.split(","))
+    if "xml" in wanted:
+        xml_stats = SetStats("XML ubl/cii")
+        run_pipeline(xml_stats, xml_items)
+        sets.append(xml_stats)
 
-    fx_stats = SetStats("FX pdf->xml")
-    run_pipeline(fx_stats, fx_items)
-    sets.append(fx_stats)
+    if "fx" in wanted:
+        fx_stats = SetStats("FX pdf->xml")
+        run_pipeline(fx_stats, fx_items)
+        sets.append(fx_stats)
 
     text_stats = SetStats("FX pdf->text")
-    fx_pdfs = run_pipeline(text_stats, fx_items, force="pdf_text")
+    fx_pdfs = run_pipeline(text_stats, fx_items, force="pdf_text") if "text" in wanted else []
     sets.append(text_stats)
     if fx_pdfs and text_stats.seconds:
         raw = raw_pdfplumber_seconds(fx_pdfs)
@@ -473,11 +496,11 @@ def main(argv=None) -> int:
         )
 
     i2d_ours = SetStats("i2d-cmp ours")
-    i2d_pdfs = run_pipeline(i2d_ours, i2d_items)
-    sets.append(i2d_ours)
     i2d_theirs = SetStats("invoice2data")
-    run_invoice2data(i2d_theirs, i2d_items)
-    sets.append(i2d_theirs)
+    i2d_pdfs = run_pipeline(i2d_ours, i2d_items) if "i2d" in wanted else []
+    if "i2d" in wanted:
+        run_invoice2data(i2d_theirs, i2d_items)
+    sets.extend([i2d_ours, i2d_theirs])
     if i2d_pdfs and i2d_ours.cpu:
         raw = raw_pdfplumber_seconds(i2d_pdfs)
         theirs = (
@@ -491,7 +514,7 @@ def main(argv=None) -> int:
         )
 
     ocr_stats = SetStats("FX pdf->ocr")
-    ocr_pdfs = run_pipeline(ocr_stats, ocr_items, force="ocr")
+    ocr_pdfs = run_pipeline(ocr_stats, ocr_items, force="ocr") if "ocr" in wanted else []
     sets.append(ocr_stats)
     if ocr_pdfs and ocr_stats.seconds and not ocr_stats.note:
         raw = raw_tesseract_seconds(ocr_pdfs)
@@ -505,7 +528,11 @@ def main(argv=None) -> int:
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="ap-bench-demo-") as tmp:
-        demo, why = demo_sets(Path(tmp), quick=args.quick, demo_dir=args.demo_dir)
+        demo, why = (
+            demo_sets(Path(tmp), quick=args.quick, demo_dir=args.demo_dir)
+            if "demo" in wanted
+            else ({}, "")
+        )
         if why:
             notes.append(why)
         for kind, items in sorted(demo.items()):
