@@ -58,6 +58,8 @@ _UNSUPPORTED_INVOICE_ROOTS = {
 }
 
 XML_CONFIDENCE = 1.0
+# Prefix of the schema warning; "invalid e-invoice" like the errors, so one search finds both.
+SCHEMA_FINDING = "invalid e-invoice (schema): not valid against the"
 
 # factur-x logs every flavor/level detection at INFO; that is noise in worker logs.
 logging.getLogger("factur-x").setLevel(logging.WARNING)
@@ -208,7 +210,7 @@ def schema_findings(root: etree._Element) -> list[str]:
         return []
     error = schema.error_log.last_error
     label = f"{flavor} {level}".strip()
-    return [f"e-invoice not valid against the {label} schema: {error.message} (line {error.line})"]
+    return [f"{SCHEMA_FINDING} {label} schema: {error.message} (line {error.line})"]
 
 
 _schemas = threading.local()
@@ -246,9 +248,9 @@ def business_rule_findings(result: ExtractedInvoice) -> list[str]:
     vat = tax if isinstance(tax, Decimal) else Decimal(0)
     if isinstance(net, Decimal) and isinstance(total, Decimal) and net + vat != total:
         findings.append(
-                f"invalid e-invoice: BR-CO-15 total with VAT {total} is not net {net} "
-                f"+ VAT {tax if tax is not None else 0}"
-            )
+            f"invalid e-invoice: BR-CO-15 total with VAT {total} is not net {net} "
+            f"+ VAT {tax if tax is not None else 0}"
+        )
     return findings
 
 

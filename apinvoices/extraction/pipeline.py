@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Literal
 
-from apinvoices.extraction.einvoice import looks_like_xml, parse_einvoice
+from apinvoices.extraction.einvoice import SCHEMA_FINDING, looks_like_xml, parse_einvoice
 from apinvoices.extraction.errors import ExtractionError, ExtractionErrorCode
 from apinvoices.extraction.types import ExtractedInvoice
 
@@ -137,7 +137,7 @@ def extract_embedded_einvoice(
         parsed.append(result)
     if not parsed:
         return None, findings
-    schema_valid = [r for r in parsed if not any("schema" in w for w in r.warnings)]
+    schema_valid = [r for r in parsed if not any(w.startswith(SCHEMA_FINDING) for w in r.warnings)]
     chosen = (schema_valid or parsed)[0]
     chosen.errors[:0] = findings
     return chosen, findings
