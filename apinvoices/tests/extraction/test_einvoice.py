@@ -243,3 +243,21 @@ def test_broken_einvoice_gives_invalid_einvoice_with_a_specific_message(data, fr
         parse_einvoice(data)
     assert excinfo.value.code == ExtractionErrorCode.INVALID_EINVOICE
     assert fragment in excinfo.value.message
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
+def test_doctype_is_refused_in_wide_encodings_too(encoding, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-VALUE")
+    text = cii(
+        prolog=f'\n<!DOCTYPE x [<!ENTITY xxe SYSTEM "file://{secret}">]>', number="&xxe;"
+    ).decode()
+    data = text.replace('encoding="UTF-8"', f'encoding="{encoding.upper()}"').encode(encoding)
+    with pytest.raises(ExtractionError) as excinfo:
+        parse_einvoice(data)
+    assert excinfo.value.code == ExtractionErrorCode.INVALID_EINVOICE
+
+
+def test_utf16_einvoice_is_read():
+    data = cii().decode().replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16")
+    assert parse_einvoice(data).value("invoice_number") == "INV-1"
