@@ -94,3 +94,21 @@ def test_table_output_is_readable(corpus_dir):
     assert re.search(r"vendor_name\s+De Koksmaat\s+1\.00\s+xml", text)
     assert re.search(r"total_amount\s+250\.33", text)
     assert "PATAT FRITES" in text
+
+
+@pytest.mark.django_db(databases=[])
+def test_text_layer_fields_carry_page_and_bbox(corpus_dir):
+    pytest.importorskip("apinvoices.extraction.pdftext", reason="text-layer step not built yet")
+    path = corpus_dir / "zugferd-corpus/XML-Rechnung/FX/EN16931_Einfach.pdf"
+    lines, error = run(str(path), "--json", "--force", "pdf_text")
+
+    record = json.loads(lines[0])
+    assert error is None and record["kind"] == "pdf_text"
+    assert record["fields"], record
+    for fv in record["fields"].values():
+        assert fv["source"] == "text" and 0 <= fv["confidence"] <= 1
+        if "bbox" in fv:
+            assert isinstance(fv["page"], int) and fv["page"] >= 1
+            x0, y0, x1, y1 = fv["bbox"]
+            assert x0 <= x1 and y0 <= y1
+    assert any("bbox" in fv for fv in record["fields"].values())
