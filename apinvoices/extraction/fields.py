@@ -767,11 +767,45 @@ def contains_any(text: str, phrases: tuple[str, ...]) -> str | None:
 
 # --- Identifiers ---------------------------------------------------------------------------
 
-IBAN_PATTERN = re.compile(r"\b([A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?)\b")
+# Printed groups are usually of four, but French RIB-style grouping ("FR76 10107 00245 ...")
+# exists; the caller shortens a match group by group until the checksum holds.
+IBAN_PATTERN = re.compile(r"\b([A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{1,5}){2,9})\b")
 VAT_PATTERN = re.compile(
     r"\b((?:AT\s?U|BE\s?0?|BG|CY|CZ|DE|DK|EE|EL|ES|FI|FR|GB|HR|HU|IE|IT|LT|LU|LV|MT|NL|PL|PT|RO|SE|"
     r"SI|SK|CHE|XI)[\s.\-]?[0-9A-Z][0-9A-Z\s.\-]{6,16}[0-9A-Z])\b"
 )
+# OCR reads of an IBAN: letters and digits that Tesseract confuses are allowed anywhere.
+OCR_IBAN_PATTERN = re.compile(r"\b([A-Z5801]{2}[0-9OSIlBZG]{2}(?:[ ]?[A-Za-z0-9]{1,5}){2,9})\b")
+_TO_DIGIT = str.maketrans({"O": "0", "o": "0", "D": "0", "S": "5", "s": "5", "I": "1", "l": "1",
+                           "i": "1", "B": "8", "Z": "2", "z": "2", "G": "6"})
+_TO_LETTER = str.maketrans({"0": "O", "5": "S", "1": "I", "8": "B", "2": "Z", "6": "G"})
+_CONFUSABLE = {"O": "0", "0": "O", "S": "5", "5": "S", "I": "1", "1": "I", "B": "8", "8": "B",
+               "Z": "2", "2": "Z", "G": "6", "6": "G"}
+
+
+def repair_ocr_iban(raw: str) -> str | None:
+    """The one valid IBAN within a character confusion of an OCR read, else None.
+
+    Country letters and check digits are mapped by position; then every single confusable
+    swap in the rest is tried. Two or more valid variants mean the read is ambiguous: None.
+    """
+    compact = re.sub(r"\s", "", raw)
+    if len(compact) < 15:
+        return None
+    fixed = compact[:2].translate(_TO_LETTER).upper() + compact[2:4].translate(_TO_DIGIT) + compact[4:].upper()
+    valid = normalize_iban(fixed)
+    if valid:
+        return valid
+    found = set()
+    for index in range(4, len(fixed)):
+        swap = _CONFUSABLE.get(fixed[index])
+        if swap:
+            candidate = normalize_iban(fixed[:index] + swap + fixed[index + 1:])
+            if candidate:
+                found.add(candidate)
+    return found.pop() if len(found) == 1 else None
+
+
 BIC_PATTERN = re.compile(r"\b([A-Z]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?)\b")
 
 

@@ -293,6 +293,7 @@ class _Context:
     decimal_hint: str | None
     date_order: str | None
     buyer_boxes: list[tuple[int, BBox]]
+    ocr: bool = False
 
 
 def extract_invoice(pages: list[Page], *, source: Source, kind: str) -> ExtractedInvoice:
@@ -309,7 +310,8 @@ def extract_invoice(pages: list[Page], *, source: Source, kind: str) -> Extracte
     date_order = F.infer_date_order(text)
     if date_order is None and language == "en" and currency and currency[0] == "USD":
         date_order = F.MDY
-    ctx = _Context(pages, language, decimal_hint, date_order, _buyer_boxes(pages))
+    ctx = _Context(pages, language, decimal_hint, date_order, _buyer_boxes(pages),
+                   ocr=source == "ocr")
     candidates = _label_candidates(ctx)
     candidates += _table_total_candidates(ctx)
 
@@ -732,6 +734,10 @@ def _vendor_iban(ctx: _Context) -> Candidate | None:
                 found.setdefault(iban, []).append(Candidate(
                     "vendor_iban", iban, score, words, label="IBAN", page=page.number,
                     top=line.top, checksum=True))
+    if not found and ctx.ocr:
+        repaired = _ocr_repaired_iban(ctx)
+        if repaired:
+            return repaired
     if not found:
         return _unvalidated_iban(ctx)
     best_iban = max(found, key=lambda k: (max(c.score for c in found[k]), len(found[k])))
@@ -739,6 +745,28 @@ def _vendor_iban(ctx: _Context) -> Candidate | None:
     if len(found) > 1:
         best.score = 0.7  # two different payee accounts: a human must choose
     return best
+
+
+def _ocr_repaired_iban(ctx: _Context) -> Candidate | None:
+    """An IBAN whose OCR read fails its checksum but becomes valid by exactly one fix of
+    confusable characters (O/0, S/5, I/1, B/8): plausible, never certain."""
+    for page in ctx.pages:
+        for line in page.lines:
+            if not F.find_labels(line.text, "vendor_iban"):
+                continue
+            for match in F.OCR_IBAN_PATTERN.finditer(line.text):
+                groups = match.group(1).split(" ")
+                end = match.end(1)
+                while len("".join(groups)) >= 15:
+                    iban = F.repair_ocr_iban("".join(groups))
+                    if iban:
+                        words = line.words_in(match.start(1), end)
+                        if _in_buyer_box(ctx, page.number, words):
+                            break
+                        return Candidate("vendor_iban", iban, 0.75, words, label="IBAN",
+                                         page=page.number, top=line.top)
+                    end -= len(groups.pop()) + 1
+    return None
 
 
 def _unvalidated_iban(ctx: _Context) -> Candidate | None:
@@ -765,8 +793,13 @@ def _vendor_tax_id(ctx: _Context) -> Candidate | None:
     found: dict[str, list[Candidate]] = {}
     for page in ctx.pages:
         for line in page.lines:
+            iban_spans = [m.span(1) for m in F.IBAN_PATTERN.finditer(line.text)
+                          if len(re.sub(r"\s", "", m.group(1))) >= 15]
             for match in F.VAT_PATTERN.finditer(line.text):
                 raw = match.group(1)
+                if any(match.start(1) < e and match.end(1) > s for s, e in iban_spans) and \
+                        F.contains_any(line.text[max(0, match.start() - 12): match.start()], ("iban",)):
+                    continue  # the start of an IBAN ("FR76 1010 ...") is not a VAT ID
                 vat = None
                 end = match.end(1)
                 # The pattern may run into the next word ("DE123456789US"): shorten until the

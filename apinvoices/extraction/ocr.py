@@ -49,8 +49,9 @@ MIN_PAGE_PIXELS = 600
 # a sharp rendered page measures ~8, a 2-px Gaussian blur at 300 dpi ~2.8 (still read well),
 # a 3-px blur ~1.3 and a 4-px blur ~1.05 (Tesseract reads little or nothing).
 MIN_SHARPNESS = 1.5
-# Mean change a 3x3 median filter makes to a page crop; above it the page is speckled.
-NOISE_THRESHOLD = 3.0
+# Share of a page crop's pixels that a 3x3 median filter changes by more than 80 grey levels:
+# clean rendered pages measure 0.02-0.04 %, 20,000 dust specks on an A4 page ~0.18 %.
+NOISE_THRESHOLD = 0.0008
 # Without any DPI information a photo or scan is assumed to show an A4/Letter page width.
 ASSUMED_PAGE_WIDTH_INCHES = 8.27
 MAX_DESKEW_DEGREES = 5.0
@@ -176,7 +177,8 @@ def is_noisy(image: Image.Image) -> bool:
     w, h = image.size
     crop = image.crop((w // 4, h // 4, w // 4 + min(800, w // 2), h // 4 + min(800, h // 2)))
     diff = ImageChops.difference(crop, crop.filter(ImageFilter.MedianFilter(3)))
-    return ImageStat.Stat(diff).mean[0] > NOISE_THRESHOLD
+    changed = sum(diff.histogram()[80:])
+    return changed / max(crop.width * crop.height, 1) > NOISE_THRESHOLD
 
 
 def prepare(image: Image.Image) -> Image.Image:
@@ -201,7 +203,9 @@ def ocr_words(image: Image.Image, *, page: int, dpi: float) -> list[Word]:
     """Words on one prepared page with positions in PDF points and confidences in 0..1."""
     try:
         data = pytesseract.image_to_data(
-            image, lang=_languages(), config="--psm 3", output_type=pytesseract.Output.DICT
+            # Sparse-text mode: invoices are forms, and the automatic layout mode (3) drops
+            # whole amount columns next to table rules; lines are rebuilt from positions.
+            image, lang=_languages(), config="--psm 11", output_type=pytesseract.Output.DICT
         )
     except pytesseract.TesseractNotFoundError as err:
         raise _unavailable(err) from err
@@ -350,6 +354,7 @@ def extract_image_ocr(data: bytes, *, max_pages: int | None = None) -> Extracted
     frames = getattr(image, "n_frames", 1)
     check_page_limit(frames, max_pages)
     pages: list[Page] = []
+    poor: list[tuple[int, ExtractionError]] = []
     try:
         for number, frame in enumerate(ImageSequence.Iterator(image), start=1):
             if frame.size[0] * frame.size[1] > limit:
@@ -362,11 +367,24 @@ def extract_image_ocr(data: bytes, *, max_pages: int | None = None) -> Extracted
                     ExtractionErrorCode.UNREADABLE_IMAGE,
                     "The image is damaged or incomplete and cannot be read.",
                 ) from err
-            check_quality(page_image)
+            try:
+                check_quality(page_image)
+            except ExtractionError as err:
+                # One blank or poor page (a back side, a separator) does not sink a
+                # multi-page scan; a single poor page does.
+                if frames == 1:
+                    raise
+                poor.append((number, err))
+                continue
             pages.append(_ocr_page(page_image, number=number, dpi=_dpi(page_image)))
     finally:
         image.close()
-    return _finish(pages)
+    if not pages:
+        raise poor[0][1]
+    result = _finish(pages)
+    result.page_count = frames
+    result.warnings += [f"page {number} not read: {err.message}" for number, err in poor]
+    return result
 
 
 def _dpi(image: Image.Image) -> float:
