@@ -296,6 +296,17 @@ def _date(raw: str, what: str) -> date:
     )
 
 
+# A price per 100 or 1000 units (BT-149) becomes a price per unit with at most this many places.
+UNIT_PRICE_PLACES = Decimal("0.000001")
+
+
+def _unit_price(price: Decimal | None, base_quantity: Decimal | None) -> Decimal | None:
+    if price is None or base_quantity in (None, Decimal(0), Decimal(1)):
+        return price
+    unit = price / base_quantity
+    return unit if unit.as_tuple().exponent >= -6 else unit.quantize(UNIT_PRICE_PLACES)
+
+
 def _fv(value) -> FieldValue:
     return FieldValue(value=value, confidence=XML_CONFIDENCE, source="xml")
 
@@ -462,8 +473,7 @@ class _UblReader(_Reader):
             base_qty = self.amount(
                 line, "cac:Price/cbc:BaseQuantity", "price base quantity (BT-149)"
             )
-            if price is not None and base_qty not in (None, Decimal(0), Decimal(1)):
-                price = price / base_qty
+            price = _unit_price(price, base_qty)
             result.lines.append(
                 ExtractedLine(
                     description=self.first_text(
@@ -596,8 +606,7 @@ class _CiiReader(_Reader):
             price_element = self.find(line, f"{line_agreement}/{price_path}")
             price = self.amount(price_element, "ram:ChargeAmount", "item net price (BT-146)")
             basis = self.amount(price_element, "ram:BasisQuantity", "price base quantity (BT-149)")
-            if price is not None and basis not in (None, Decimal(0), Decimal(1)):
-                price = price / basis
+            price = _unit_price(price, basis)
             line_settle = self.find(line, line_settlement)
             result.lines.append(
                 ExtractedLine(

@@ -261,3 +261,24 @@ def test_doctype_is_refused_in_wide_encodings_too(encoding, tmp_path):
 def test_utf16_einvoice_is_read():
     data = cii().decode().replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16")
     assert parse_einvoice(data).value("invoice_number") == "INV-1"
+
+
+def test_price_per_base_quantity_becomes_a_unit_price():
+    data = b"""<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
+      xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
+      xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2">
+      <cbc:ID>I-9</cbc:ID><cbc:IssueDate>2024-02-01</cbc:IssueDate>
+      <cac:InvoiceLine><cbc:InvoicedQuantity unitCode="C62">300</cbc:InvoicedQuantity>
+        <cbc:LineExtensionAmount currencyID="EUR">10.00</cbc:LineExtensionAmount>
+        <cac:Item><cbc:Name>Screws</cbc:Name></cac:Item>
+        <cac:Price><cbc:PriceAmount currencyID="EUR">10.00</cbc:PriceAmount>
+          <cbc:BaseQuantity unitCode="C62">300</cbc:BaseQuantity></cac:Price></cac:InvoiceLine>
+    </Invoice>"""
+    (line,) = parse_einvoice(data).lines
+
+    assert (line.description, line.quantity, line.amount) == (
+        "Screws",
+        Decimal(300),
+        Decimal("10.00"),
+    )
+    assert line.unit_price == Decimal("0.033333")
