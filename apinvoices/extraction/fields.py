@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -722,6 +723,17 @@ _GENERIC = frozenset({"date", "datum", "data", "fecha", "total", "totale", "tota
                       "netto", "brutto", "tax", "vat", "steuer", "terms"})
 
 _COMPILED: dict[str, list[tuple[str, str, int, re.Pattern[str]]]] = {}
+_ANY_LABEL: dict[str, re.Pattern[str]] = {}
+
+
+@lru_cache(maxsize=None)
+def _phrase_pattern(phrase: str) -> re.Pattern[str]:
+    return re.compile(_label_regex(phrase))
+
+
+@lru_cache(maxsize=None)
+def _any_phrase(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{_label_regex(p)})" for p in phrases))
 
 
 def _compiled(field: str) -> list[tuple[str, str, int, re.Pattern[str]]]:
@@ -733,6 +745,7 @@ def _compiled(field: str) -> list[tuple[str, str, int, re.Pattern[str]]]:
         # Longest phrases first so "invoice date" wins over "date" at the same position.
         entries.sort(key=lambda entry: -len(entry[1]))
         _COMPILED[field] = entries
+        _ANY_LABEL[field] = re.compile("|".join(f"(?:{e[3].pattern})" for e in entries))
     return _COMPILED[field]
 
 
@@ -745,8 +758,11 @@ def find_labels(text: str, field: str, language: str | None = None) -> list[Labe
     folded = fold(text)
     if len(folded) != len(text):
         folded = "".join(fold(ch)[:1] or " " for ch in text)
+    entries = _compiled(field)
+    if not _ANY_LABEL[field].search(folded):
+        return []
     matches: list[LabelMatch] = []
-    for lang, phrase, rank, pattern in _compiled(field):
+    for lang, phrase, rank, pattern in entries:
         for match in pattern.finditer(folded):
             start, end = match.span()
             if any(not (end <= m.start or start >= m.end) for m in matches):
@@ -759,8 +775,10 @@ def find_labels(text: str, field: str, language: str | None = None) -> list[Labe
 def contains_any(text: str, phrases: tuple[str, ...]) -> str | None:
     """The first of ``phrases`` found in ``text`` at word boundaries, else None."""
     folded = fold(text)
+    if not _any_phrase(tuple(phrases)).search(folded):
+        return None
     for phrase in phrases:
-        if re.search(_label_regex(phrase), folded):
+        if _phrase_pattern(phrase).search(folded):
             return phrase
     return None
 

@@ -247,7 +247,7 @@ def _below(page: Page, line: Line, words: list[Word], max_lines: int = 2) -> lis
     """Segments directly under ``words`` (horizontally overlapping) on the next lines."""
     x0 = min(w.x0 for w in words) - 4
     x1 = max(w.x1 for w in words) + 4
-    index = page.lines.index(line)
+    index = _line_index(page, line)
     result = []
     for nxt in page.lines[index + 1: index + 1 + max_lines * 2]:
         # The value sits right under its header: a gap of more than ~1.5 lines of the value's
@@ -700,8 +700,15 @@ def _in_buyer_box(ctx: _Context, page: int, words: list[Word]) -> bool:
                for p, b in ctx.buyer_boxes)
 
 
+def _line_index(page: Page, line: Line) -> int:
+    cache = page.__dict__.setdefault("_index", {})
+    if not cache:
+        cache.update({id(item): i for i, item in enumerate(page.lines)})
+    return cache[id(line)]
+
+
 def _context_before(page: Page, line: Line, start: int, lines_above: int = 2) -> str:
-    index = page.lines.index(line)
+    index = _line_index(page, line)
     above = " ".join(l.text for l in page.lines[max(0, index - lines_above): index])
     return above + " " + line.text[:start]
 
