@@ -140,6 +140,13 @@ def extract_embedded_einvoice(
     schema_valid = [r for r in parsed if not any(w.startswith(SCHEMA_FINDING) for w in r.warnings)]
     chosen = (schema_valid or parsed)[0]
     chosen.errors[:0] = findings
+    # The schema findings of an attachment that lost to a valid one still concern the sender.
+    for other in parsed:
+        if other is not chosen:
+            source = other.warnings[0].removeprefix("read from the embedded ")
+            chosen.warnings.extend(
+                f"{w} [{source}]" for w in other.warnings if w.startswith(SCHEMA_FINDING)
+            )
     return chosen, findings
 
 
