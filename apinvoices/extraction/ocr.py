@@ -21,9 +21,9 @@ import warnings
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
-import pypdfium2  # noqa: E402
-import pytesseract  # noqa: E402
-from PIL import (  # noqa: E402
+import pypdfium2
+import pytesseract
+from PIL import (
     Image,
     ImageChops,
     ImageFilter,
@@ -33,10 +33,10 @@ from PIL import (  # noqa: E402
     UnidentifiedImageError,
 )
 
-from apinvoices.extraction.errors import ExtractionError, ExtractionErrorCode  # noqa: E402
-from apinvoices.extraction.layout import Page, Word, extract_invoice  # noqa: E402
-from apinvoices.extraction.pdftext import check_page_limit, count_pdf_pages  # noqa: E402
-from apinvoices.extraction.types import ExtractedInvoice  # noqa: E402
+from apinvoices.extraction.errors import ExtractionError, ExtractionErrorCode
+from apinvoices.extraction.layout import Page, Word, extract_invoice
+from apinvoices.extraction.pdftext import check_page_limit, count_pdf_pages
+from apinvoices.extraction.types import ExtractedInvoice
 
 logger = logging.getLogger(__name__)
 
@@ -59,11 +59,12 @@ MAX_DESKEW_DEGREES = 5.0
 
 def _setting(name: str, default):
     """Settings are read at call time so tests and deployments can change them."""
-    try:
-        from django.conf import settings
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
 
+    try:
         return getattr(settings, name, default)
-    except Exception:  # settings not configured (a script outside Django)
+    except ImproperlyConfigured:  # a script outside Django
         return default
 
 
@@ -97,8 +98,10 @@ def sharpness(image: Image.Image) -> float:
     short = min(gray.size)
     if short > 1240:
         factor = 1240 / short
-        gray = gray.resize((max(1, round(gray.width * factor)), max(1, round(gray.height * factor))),
-                           Image.BILINEAR)
+        gray = gray.resize(
+            (max(1, round(gray.width * factor)), max(1, round(gray.height * factor))),
+            Image.BILINEAR,
+        )
     before = _edge_variance(gray)
     after = _edge_variance(gray.filter(ImageFilter.GaussianBlur(1.5)))
     return before / max(after, 1e-6)
@@ -111,7 +114,8 @@ def check_quality(image: Image.Image) -> None:
             ExtractionErrorCode.IMAGE_TOO_POOR,
             f"The image is too small to read ({image.width}×{image.height} pixels). Please scan "
             "the invoice at 300 dpi or take a sharper, closer photo.",
-            width=image.width, height=image.height,
+            width=image.width,
+            height=image.height,
         )
     measured = sharpness(image)
     if measured < MIN_SHARPNESS:
@@ -205,7 +209,10 @@ def ocr_words(image: Image.Image, *, page: int, dpi: float) -> list[Word]:
         data = pytesseract.image_to_data(
             # Sparse-text mode: invoices are forms, and the automatic layout mode (3) drops
             # whole amount columns next to table rules; lines are rebuilt from positions.
-            image, lang=_languages(), config="--psm 11", output_type=pytesseract.Output.DICT
+            image,
+            lang=_languages(),
+            config="--psm 11",
+            output_type=pytesseract.Output.DICT,
         )
     except pytesseract.TesseractNotFoundError as err:
         raise _unavailable(err) from err
@@ -222,12 +229,17 @@ def ocr_words(image: Image.Image, *, page: int, dpi: float) -> list[Word]:
         conf = float(conf)
         if not text or conf < 0:
             continue
-        words.append(Word(
-            text=text,
-            x0=left * scale, top=top * scale,
-            x1=(left + width) * scale, bottom=(top + height) * scale,
-            page=page, conf=max(0.0, min(conf / 100.0, 1.0)),
-        ))
+        words.append(
+            Word(
+                text=text,
+                x0=left * scale,
+                top=top * scale,
+                x1=(left + width) * scale,
+                bottom=(top + height) * scale,
+                page=page,
+                conf=max(0.0, min(conf / 100.0, 1.0)),
+            )
+        )
     return words
 
 
@@ -236,8 +248,9 @@ def _ocr_page(image: Image.Image, *, number: int, dpi: float) -> Page:
     if dpi < 250:
         # Tesseract reads best at ~300 dpi; low-resolution photos are scaled up first.
         factor = min(300 / dpi, 3.0)
-        prepared = prepared.resize((round(prepared.width * factor), round(prepared.height * factor)),
-                                   Image.LANCZOS)
+        prepared = prepared.resize(
+            (round(prepared.width * factor), round(prepared.height * factor)), Image.LANCZOS
+        )
         dpi *= factor
     words = ocr_words(prepared, page=number, dpi=dpi)
     if _reads_badly(words):
@@ -249,8 +262,9 @@ def _ocr_page(image: Image.Image, *, number: int, dpi: float) -> Page:
             if _mean_conf(retry) > _mean_conf(words):
                 words = retry
     scale = 72.0 / dpi
-    return Page(number=number, width=prepared.width * scale, height=prepared.height * scale,
-                words=words)
+    return Page(
+        number=number, width=prepared.width * scale, height=prepared.height * scale, words=words
+    )
 
 
 def _mean_conf(words: list[Word]) -> float:
@@ -311,7 +325,9 @@ def extract_pdf_ocr(
 
 
 def _max_pixels() -> int:
-    return int(_setting("AP_MAX_IMAGE_PIXELS", DEFAULT_MAX_IMAGE_PIXELS) or DEFAULT_MAX_IMAGE_PIXELS)
+    return int(
+        _setting("AP_MAX_IMAGE_PIXELS", DEFAULT_MAX_IMAGE_PIXELS) or DEFAULT_MAX_IMAGE_PIXELS
+    )
 
 
 def _bomb(width: int, height: int, limit: int) -> ExtractionError:
@@ -319,7 +335,9 @@ def _bomb(width: int, height: int, limit: int) -> ExtractionError:
         ExtractionErrorCode.UNREADABLE_IMAGE,
         f"The image is too large to process safely ({width}×{height} pixels; the limit is "
         f"{limit:,} pixels). Please scan at 300 dpi.",
-        width=width, height=height, limit=limit,
+        width=width,
+        height=height,
+        limit=limit,
     )
 
 
@@ -342,7 +360,9 @@ def extract_image_ocr(data: bytes, *, max_pages: int | None = None) -> Extracted
         raise ExtractionError(
             ExtractionErrorCode.UNREADABLE_IMAGE,
             "The image is too large to process safely. Please scan at 300 dpi.",
-            detail=str(err), pixels=size[0] if size else None, limit=limit,
+            detail=str(err),
+            pixels=size[0] if size else None,
+            limit=limit,
         ) from err
     except (UnidentifiedImageError, OSError, ValueError) as err:
         raise ExtractionError(

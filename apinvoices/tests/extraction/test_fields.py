@@ -47,8 +47,9 @@ def test_parse_amount_reads_every_number_format(text, hint, expected):
     assert F.parse_amount(text, hint) == Decimal(expected)
 
 
-@pytest.mark.parametrize("text", ["21%", "19 %", "NL810433941B01", "12.05.2024", "1.2.3", "abc", "",
-                                  "1,23,45", "12 34"])
+@pytest.mark.parametrize(
+    "text", ["21%", "19 %", "NL810433941B01", "12.05.2024", "1.2.3", "abc", "", "1,23,45", "12 34"]
+)
 def test_parse_amount_refuses_what_is_not_one_amount(text):
     assert F.parse_amount(text) is None
 
@@ -109,7 +110,12 @@ def test_infer_date_order_uses_the_unambiguous_dates_on_the_page():
         ("2/10 net 30", 30, "2", 10),
         ("2/10, Net 30", 30, "2", 10),
         ("zahlbar innerhalb von 14 Tagen", 14, None, None),
-        ("Zahlbar innerhalb 30 Tagen netto bis 04.04.2018, 3% Skonto innerhalb 10 Tagen", 30, "3", 10),
+        (
+            "Zahlbar innerhalb 30 Tagen netto bis 04.04.2018, 3% Skonto innerhalb 10 Tagen",
+            30,
+            "3",
+            10,
+        ),
         ("14 Tage netto", 14, None, None),
         ("payable à 30 jours", 30, None, None),
         ("Paiement à 45 jours fin de mois", 45, None, None),
@@ -135,10 +141,14 @@ def test_payment_terms_give_due_and_discount_dates():
     terms = F.parse_payment_terms("2/10 net 30")
     assert terms.due_date(date(2024, 1, 31)) == date(2024, 3, 1)
     assert terms.discount_date(date(2024, 1, 31)) == date(2024, 2, 10)
-    assert F.due_date_from_terms("zahlbar innerhalb von 14 Tagen", date(2024, 2, 20)) == date(2024, 3, 5)
+    assert F.due_date_from_terms("zahlbar innerhalb von 14 Tagen", date(2024, 2, 20)) == date(
+        2024, 3, 5
+    )
 
 
-@pytest.mark.parametrize("text", ["Skonto sofort", "Thank you for your business", "Seite 1 von 2", ""])
+@pytest.mark.parametrize(
+    "text", ["Skonto sofort", "Thank you for your business", "Seite 1 von 2", ""]
+)
 def test_parse_payment_terms_ignores_text_without_terms(text):
     assert F.parse_payment_terms(text) is None
 
@@ -171,18 +181,36 @@ def test_currency_confidence_is_lower_for_a_bare_dollar_sign():
 @pytest.mark.parametrize(
     ("text", "language"),
     [
-        ("Rechnung Nr. 4711 vom 05.03.2018. Bitte zahlen Sie den Gesamtbetrag inkl. MwSt bis "
-         "zum Fälligkeitsdatum auf unsere Bankverbindung.", "de"),
-        ("Facture n° 2022089083. Date : 28/11/2022. Total TTC à payer avant l'échéance, "
-         "montant de la TVA pour votre commande.", "fr"),
-        ("Factuurnummer 993548900. Factuurdatum 19 april 2014. Totaal incl. BTW te betalen "
-         "voor de vervaldatum, met uw klantnummer.", "nl"),
-        ("Factura número 2024-001. Fecha de emisión. Base imponible, IVA y el importe total "
-         "para el cliente con vencimiento a 30 días.", "es"),
-        ("Fattura numero 12. Data fattura. Totale imponibile, IVA e importo totale da pagare "
-         "per il cliente con scadenza.", "it"),
-        ("Invoice number 42. Please pay the total amount due by the due date and thank you "
-         "for your order.", "en"),
+        (
+            "Rechnung Nr. 4711 vom 05.03.2018. Bitte zahlen Sie den Gesamtbetrag inkl. MwSt bis "
+            "zum Fälligkeitsdatum auf unsere Bankverbindung.",
+            "de",
+        ),
+        (
+            "Facture n° 2022089083. Date : 28/11/2022. Total TTC à payer avant l'échéance, "
+            "montant de la TVA pour votre commande.",
+            "fr",
+        ),
+        (
+            "Factuurnummer 993548900. Factuurdatum 19 april 2014. Totaal incl. BTW te betalen "
+            "voor de vervaldatum, met uw klantnummer.",
+            "nl",
+        ),
+        (
+            "Factura número 2024-001. Fecha de emisión. Base imponible, IVA y el importe total "
+            "para el cliente con vencimiento a 30 días.",
+            "es",
+        ),
+        (
+            "Fattura numero 12. Data fattura. Totale imponibile, IVA e importo totale da pagare "
+            "per il cliente con scadenza.",
+            "it",
+        ),
+        (
+            "Invoice number 42. Please pay the total amount due by the due date and thank you "
+            "for your order.",
+            "en",
+        ),
     ],
 )
 def test_detect_language(text, language):
@@ -238,8 +266,16 @@ def test_labels_match_without_accents_and_case():
 
 
 def test_not_total_labels_cover_subtotal_previous_balance_and_paid():
-    for text in ("Subtotal", "Zwischensumme", "Sous-total", "Previous balance", "Amount paid",
-                 "Bereits bezahlt", "Déjà réglé", "Subtotaal"):
+    for text in (
+        "Subtotal",
+        "Zwischensumme",
+        "Sous-total",
+        "Previous balance",
+        "Amount paid",
+        "Bereits bezahlt",
+        "Déjà réglé",
+        "Subtotaal",
+    ):
         assert F.contains_any(text, F.NOT_TOTAL_LABELS), text
 
 

@@ -44,7 +44,9 @@ def render(path: Path, *, page: int = 0, dpi: int = 300) -> Image.Image:
         document.close()
 
 
-def degrade(image: Image.Image, *, angle: float, blur: float, speckles: int, seed: int = 7) -> Image.Image:
+def degrade(
+    image: Image.Image, *, angle: float, blur: float, speckles: int, seed: int = 7
+) -> Image.Image:
     """A scanner's output: slightly rotated, a little soft, with dust specks."""
     rnd = random.Random(seed)
     out = image.rotate(angle, resample=Image.BICUBIC, expand=True, fillcolor=255)
@@ -118,7 +120,9 @@ def test_jpeg_photo_without_dpi(corpus_dir, settings):
 @pytest.mark.ocr
 def test_pdf_pages_are_rendered_and_read(corpus_dir, settings):
     settings.AP_OCR_LANGUAGES = "deu+eng"
-    result = extract_pdf_ocr((corpus_dir / COMPARE / "QualityHosting.pdf").read_bytes(), max_pages=5)
+    result = extract_pdf_ocr(
+        (corpus_dir / COMPARE / "QualityHosting.pdf").read_bytes(), max_pages=5
+    )
     assert result.kind == "ocr" and result.page_count == 2
     assert result.value("invoice_number") == "30064443"
     assert result.value("issue_date") == date(2014, 5, 7)
@@ -136,8 +140,14 @@ def test_multi_page_tiff(corpus_dir, settings):
     second = Image.new("L", first.size, 255)
     ImageDraw.Draw(second).text((300, 300), "Seite 2", fill=0)
     buffer = io.BytesIO()
-    first.save(buffer, "TIFF", save_all=True, append_images=[second], dpi=(300, 300),
-               compression="tiff_lzw")
+    first.save(
+        buffer,
+        "TIFF",
+        save_all=True,
+        append_images=[second],
+        dpi=(300, 300),
+        compression="tiff_lzw",
+    )
     result = extract_image_ocr(buffer.getvalue())
     assert result.page_count == 2
     assert result.value("invoice_number") == "471102"
@@ -157,11 +167,17 @@ def test_missing_language_pack_is_reported(corpus_dir, settings):
 
 def _png_header_only(width: int, height: int) -> bytes:
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_decompression_bomb_is_refused_before_decoding():

@@ -45,8 +45,15 @@ EXPECTED_I2D = {
     "coolblue2": {"invoice_number", "date", "currency", "amount", "amount_untaxed", "vat", "iban"},
     "free_fiber": {"invoice_number", "date", "date_due", "currency", "amount", "vat"},
     "oyo": {"date", "currency", "amount"},
-    "saeco": {"invoice_number", "date", "date_due", "currency", "amount", "amount_untaxed",
-              "amount_tax"},
+    "saeco": {
+        "invoice_number",
+        "date",
+        "date_due",
+        "currency",
+        "amount",
+        "amount_untaxed",
+        "amount_tax",
+    },
     "SammyMaystoneLinesTest": {"date", "currency"},
 }
 
@@ -141,20 +148,26 @@ def _xml_truth(pdf_bytes: bytes) -> dict:
         return None
 
     header = "rsm:HeaderExchangedDocument" if v1 else "rsm:ExchangedDocument"
-    trade = ("rsm:SpecifiedSupplyChainTradeTransaction" if v1
-             else "rsm:SupplyChainTradeTransaction")
-    sums = "//ram:SpecifiedTradeSettlementMonetarySummation" if v1 else \
-        "//ram:SpecifiedTradeSettlementHeaderMonetarySummation"
+    trade = "rsm:SpecifiedSupplyChainTradeTransaction" if v1 else "rsm:SupplyChainTradeTransaction"
+    sums = (
+        "//ram:SpecifiedTradeSettlementMonetarySummation"
+        if v1
+        else "//ram:SpecifiedTradeSettlementHeaderMonetarySummation"
+    )
     raw_date = first(f"/*/{header}/ram:IssueDateTime/udt:DateTimeString")
     return {
         "invoice_number": first(f"/*/{header}/ram:ID"),
         "issue_date": date(int(raw_date[:4]), int(raw_date[4:6]), int(raw_date[6:8])),
         "currency": first("//ram:InvoiceCurrencyCode"),
-        "total_amount": {Decimal(x) for x in (first(f"{sums}/ram:GrandTotalAmount"),
-                                               first(f"{sums}/ram:DuePayableAmount")) if x},
+        "total_amount": {
+            Decimal(x)
+            for x in (first(f"{sums}/ram:GrandTotalAmount"), first(f"{sums}/ram:DuePayableAmount"))
+            if x
+        },
         "net_amount": Decimal(first(f"{sums}/ram:TaxBasisTotalAmount")),
-        "vendor_tax_id": first(f"/*/{trade}//ram:SellerTradeParty/ram:SpecifiedTaxRegistration"
-                               "/ram:ID[@schemeID='VA']"),
+        "vendor_tax_id": first(
+            f"/*/{trade}//ram:SellerTradeParty/ram:SpecifiedTaxRegistration/ram:ID[@schemeID='VA']"
+        ),
     }
 
 
@@ -180,8 +193,16 @@ def test_corpus_accuracy_floor(corpus_dir):
     from apinvoices.tests.extraction.corpus_accuracy import run
 
     report = run(corpus_dir, ocr=False, limit=None)
-    floors = {"invoice_number": 0.82, "issue_date": 0.88, "due_date": 0.8, "currency": 0.95,
-              "net_amount": 0.8, "total_amount": 0.85, "vendor_tax_id": 0.93, "vendor_iban": 0.8}
+    floors = {
+        "invoice_number": 0.82,
+        "issue_date": 0.88,
+        "due_date": 0.8,
+        "currency": 0.95,
+        "net_amount": 0.8,
+        "total_amount": 0.85,
+        "vendor_tax_id": 0.93,
+        "vendor_iban": 0.8,
+    }
     for name, floor in floors.items():
         row = report["stats"][name]
         assert row["right"] / row["truth"] >= floor, (name, row)
@@ -192,8 +213,9 @@ def test_corpus_accuracy_floor(corpus_dir):
 # --- Generated invoices in each language ---------------------------------------------------
 
 
-def _invoice_pdf(lines: list[tuple[float, float, str]], *, encrypt: tuple[str, str] | None = None,
-                 pages: int = 1) -> bytes:
+def _invoice_pdf(
+    lines: list[tuple[float, float, str]], *, encrypt: tuple[str, str] | None = None, pages: int = 1
+) -> bytes:
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas
 
@@ -213,73 +235,151 @@ def _invoice_pdf(lines: list[tuple[float, float, str]], *, encrypt: tuple[str, s
 
 
 LANGUAGE_INVOICES = {
-    "de": ([
-        (40, 50, "Muster Bürobedarf GmbH, Hauptstraße 5, 80333 München"),
-        (40, 62, "USt-IdNr.: DE136695976"),
-        (40, 120, "Rechnungsempfänger"), (40, 132, "Kunde AG"), (40, 144, "USt-IdNr.: DE232446240"),
-        (330, 120, "Rechnungsnummer:"), (450, 120, "RE-2024-0815"),
-        (330, 132, "Rechnungsdatum:"), (450, 132, "4. März 2024"),
-        (330, 144, "Bestellnummer:"), (450, 144, "B-4711"),
-        (330, 600, "Nettobetrag"), (480, 600, "1.000,00 €"),
-        (330, 614, "MwSt. 19 %"), (480, 614, "190,00 €"),
-        (330, 628, "Gesamtbetrag"), (480, 628, "1.190,00 €"),
-        (40, 680, "Zahlbar innerhalb von 14 Tagen ohne Abzug."),
-        (40, 760, "Bankverbindung: Musterbank, IBAN DE89 3704 0044 0532 0130 00, BIC COBADEFFXXX"),
-    ], {"invoice_number": "RE-2024-0815", "issue_date": date(2024, 3, 4),
-        "due_date": date(2024, 3, 18), "po_number": "B-4711", "net_amount": Decimal("1000.00"),
-        "tax_amount": Decimal("190.00"), "total_amount": Decimal("1190.00"), "currency": "EUR",
-        "vendor_tax_id": "DE136695976", "vendor_iban": "DE89370400440532013000"}),
-    "fr": ([
-        (40, 50, "Dupont Fournitures SARL"),
-        (40, 62, "N° TVA intracommunautaire : FR40303265045"),
-        (330, 120, "Facture n° F-2024-031"),
-        (330, 132, "Date de facture : 12 janvier 2024"),
-        (330, 144, "Date d'échéance : 11 février 2024"),
-        (330, 600, "Total HT"), (480, 600, "2 500,00 €"),
-        (330, 614, "TVA 20 %"), (480, 614, "500,00 €"),
-        (330, 628, "Total TTC"), (480, 628, "3 000,00 €"),
-        (40, 760, "IBAN : FR14 2004 1010 0505 0001 3M02 606"),
-    ], {"invoice_number": "F-2024-031", "issue_date": date(2024, 1, 12),
-        "due_date": date(2024, 2, 11), "net_amount": Decimal("2500.00"),
-        "tax_amount": Decimal("500.00"), "total_amount": Decimal("3000.00"), "currency": "EUR",
-        "vendor_tax_id": "FR40303265045", "vendor_iban": "FR1420041010050500013M02606"}),
-    "es": ([
-        (40, 50, "Suministros Ibéricos S.L."), (40, 62, "NIF: ESB58378431"),
-        (330, 120, "Número de factura: 2024/117"),
-        (330, 132, "Fecha de factura: 15/01/2024"),
-        (330, 144, "Fecha de vencimiento: 14/02/2024"),
-        (330, 600, "Base imponible"), (480, 600, "100,00 €"),
-        (330, 614, "IVA 21 %"), (480, 614, "21,00 €"),
-        (330, 628, "Importe total"), (480, 628, "121,00 €"),
-    ], {"invoice_number": "2024/117", "issue_date": date(2024, 1, 15),
-        "due_date": date(2024, 2, 14), "net_amount": Decimal("100.00"),
-        "tax_amount": Decimal("21.00"), "total_amount": Decimal("121.00"), "currency": "EUR",
-        "vendor_tax_id": "ESB58378431"}),
-    "it": ([
-        (40, 50, "Forniture Milano S.r.l."), (40, 62, "Partita IVA: IT00743110157"),
-        (330, 120, "Fattura n. 45/2024"),
-        (330, 132, "Data fattura: 5 settembre 2024"),
-        (330, 600, "Imponibile"), (480, 600, "1.000,00"),
-        (330, 614, "IVA 22%"), (480, 614, "220,00"),
-        (330, 628, "Totale documento"), (480, 628, "EUR 1.220,00"),
-        (40, 680, "Pagamento: bonifico entro 30 giorni data fattura"),
-    ], {"invoice_number": "45/2024", "issue_date": date(2024, 9, 5),
-        "due_date": date(2024, 10, 5), "net_amount": Decimal("1000.00"),
-        "tax_amount": Decimal("220.00"), "total_amount": Decimal("1220.00"), "currency": "EUR",
-        "vendor_tax_id": "IT00743110157"}),
-    "en_us": ([
-        (40, 50, "Acme Office Supply Inc."),
-        (330, 120, "Invoice #: 10045"), (330, 132, "Invoice Date: 03/04/2024"),
-        (330, 144, "Terms: 2/10 Net 30"), (330, 156, "P.O. Number: PO-5531"),
-        (40, 120, "Bill To:"), (40, 132, "Widget Corp"),
-        (330, 580, "Previous Balance"), (480, 580, "$5,000.00"),
-        (330, 600, "Subtotal"), (480, 600, "$1,250.00"),
-        (330, 614, "Sales Tax"), (480, 614, "$103.13"),
-        (330, 628, "Total Due"), (480, 628, "$1,353.13"),
-        (40, 700, "Please remit payment by 04/03/2024"),
-    ], {"invoice_number": "10045", "issue_date": date(2024, 3, 4), "po_number": "PO-5531",
-        "net_amount": Decimal("1250.00"), "tax_amount": Decimal("103.13"),
-        "total_amount": Decimal("1353.13"), "currency": "USD"}),
+    "de": (
+        [
+            (40, 50, "Muster Bürobedarf GmbH, Hauptstraße 5, 80333 München"),
+            (40, 62, "USt-IdNr.: DE136695976"),
+            (40, 120, "Rechnungsempfänger"),
+            (40, 132, "Kunde AG"),
+            (40, 144, "USt-IdNr.: DE232446240"),
+            (330, 120, "Rechnungsnummer:"),
+            (450, 120, "RE-2024-0815"),
+            (330, 132, "Rechnungsdatum:"),
+            (450, 132, "4. März 2024"),
+            (330, 144, "Bestellnummer:"),
+            (450, 144, "B-4711"),
+            (330, 600, "Nettobetrag"),
+            (480, 600, "1.000,00 €"),
+            (330, 614, "MwSt. 19 %"),
+            (480, 614, "190,00 €"),
+            (330, 628, "Gesamtbetrag"),
+            (480, 628, "1.190,00 €"),
+            (40, 680, "Zahlbar innerhalb von 14 Tagen ohne Abzug."),
+            (
+                40,
+                760,
+                "Bankverbindung: Musterbank, IBAN DE89 3704 0044 0532 0130 00, BIC COBADEFFXXX",
+            ),
+        ],
+        {
+            "invoice_number": "RE-2024-0815",
+            "issue_date": date(2024, 3, 4),
+            "due_date": date(2024, 3, 18),
+            "po_number": "B-4711",
+            "net_amount": Decimal("1000.00"),
+            "tax_amount": Decimal("190.00"),
+            "total_amount": Decimal("1190.00"),
+            "currency": "EUR",
+            "vendor_tax_id": "DE136695976",
+            "vendor_iban": "DE89370400440532013000",
+        },
+    ),
+    "fr": (
+        [
+            (40, 50, "Dupont Fournitures SARL"),
+            (40, 62, "N° TVA intracommunautaire : FR40303265045"),
+            (330, 120, "Facture n° F-2024-031"),
+            (330, 132, "Date de facture : 12 janvier 2024"),
+            (330, 144, "Date d'échéance : 11 février 2024"),
+            (330, 600, "Total HT"),
+            (480, 600, "2 500,00 €"),
+            (330, 614, "TVA 20 %"),
+            (480, 614, "500,00 €"),
+            (330, 628, "Total TTC"),
+            (480, 628, "3 000,00 €"),
+            (40, 760, "IBAN : FR14 2004 1010 0505 0001 3M02 606"),
+        ],
+        {
+            "invoice_number": "F-2024-031",
+            "issue_date": date(2024, 1, 12),
+            "due_date": date(2024, 2, 11),
+            "net_amount": Decimal("2500.00"),
+            "tax_amount": Decimal("500.00"),
+            "total_amount": Decimal("3000.00"),
+            "currency": "EUR",
+            "vendor_tax_id": "FR40303265045",
+            "vendor_iban": "FR1420041010050500013M02606",
+        },
+    ),
+    "es": (
+        [
+            (40, 50, "Suministros Ibéricos S.L."),
+            (40, 62, "NIF: ESB58378431"),
+            (330, 120, "Número de factura: 2024/117"),
+            (330, 132, "Fecha de factura: 15/01/2024"),
+            (330, 144, "Fecha de vencimiento: 14/02/2024"),
+            (330, 600, "Base imponible"),
+            (480, 600, "100,00 €"),
+            (330, 614, "IVA 21 %"),
+            (480, 614, "21,00 €"),
+            (330, 628, "Importe total"),
+            (480, 628, "121,00 €"),
+        ],
+        {
+            "invoice_number": "2024/117",
+            "issue_date": date(2024, 1, 15),
+            "due_date": date(2024, 2, 14),
+            "net_amount": Decimal("100.00"),
+            "tax_amount": Decimal("21.00"),
+            "total_amount": Decimal("121.00"),
+            "currency": "EUR",
+            "vendor_tax_id": "ESB58378431",
+        },
+    ),
+    "it": (
+        [
+            (40, 50, "Forniture Milano S.r.l."),
+            (40, 62, "Partita IVA: IT00743110157"),
+            (330, 120, "Fattura n. 45/2024"),
+            (330, 132, "Data fattura: 5 settembre 2024"),
+            (330, 600, "Imponibile"),
+            (480, 600, "1.000,00"),
+            (330, 614, "IVA 22%"),
+            (480, 614, "220,00"),
+            (330, 628, "Totale documento"),
+            (480, 628, "EUR 1.220,00"),
+            (40, 680, "Pagamento: bonifico entro 30 giorni data fattura"),
+        ],
+        {
+            "invoice_number": "45/2024",
+            "issue_date": date(2024, 9, 5),
+            "due_date": date(2024, 10, 5),
+            "net_amount": Decimal("1000.00"),
+            "tax_amount": Decimal("220.00"),
+            "total_amount": Decimal("1220.00"),
+            "currency": "EUR",
+            "vendor_tax_id": "IT00743110157",
+        },
+    ),
+    "en_us": (
+        [
+            (40, 50, "Acme Office Supply Inc."),
+            (330, 120, "Invoice #: 10045"),
+            (330, 132, "Invoice Date: 03/04/2024"),
+            (330, 144, "Terms: 2/10 Net 30"),
+            (330, 156, "P.O. Number: PO-5531"),
+            (40, 120, "Bill To:"),
+            (40, 132, "Widget Corp"),
+            (330, 580, "Previous Balance"),
+            (480, 580, "$5,000.00"),
+            (330, 600, "Subtotal"),
+            (480, 600, "$1,250.00"),
+            (330, 614, "Sales Tax"),
+            (480, 614, "$103.13"),
+            (330, 628, "Total Due"),
+            (480, 628, "$1,353.13"),
+            (40, 700, "Please remit payment by 04/03/2024"),
+        ],
+        {
+            "invoice_number": "10045",
+            "issue_date": date(2024, 3, 4),
+            "po_number": "PO-5531",
+            "net_amount": Decimal("1250.00"),
+            "tax_amount": Decimal("103.13"),
+            "total_amount": Decimal("1353.13"),
+            "currency": "USD",
+        },
+    ),
 }
 
 
@@ -365,8 +465,9 @@ def test_garbage_text_is_detected():
 
 
 def test_many_pages_stream_through(corpus_dir):
-    data = _invoice_pdf([(40, 40, "Rechnungsnummer: 77"), (300, 700, "Gesamtbetrag 10,00 €")],
-                        pages=120)
+    data = _invoice_pdf(
+        [(40, 40, "Rechnungsnummer: 77"), (300, 700, "Gesamtbetrag 10,00 €")], pages=120
+    )
     result = extract_pdf_text(data, max_pages=500)
     assert result.page_count == 120
     assert result.value("invoice_number") == "77"
