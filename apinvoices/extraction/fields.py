@@ -894,6 +894,8 @@ LABELS: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "de": (
             "zu zahlender betrag",
+            "zu zahlender beitrag",
+            "rechnungsbeitrag",
             "zahlbetrag",
             "zu zahlen",
             "rechnungsbetrag",
@@ -959,6 +961,7 @@ LABELS: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "de": (
             "rechnungssumme netto",
+            "gesamtbeitrag",
             "rechnungssumme ohne ust",
             "summe ohne ust",
             "gesamtsumme netto",
@@ -1008,6 +1011,8 @@ LABELS: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "de": (
             "summe mwst",
+            "versicherungsteuer",
+            "versicherungssteuer",
             "mwst gesamt",
             "ust gesamt",
             "steuer gesamt",
