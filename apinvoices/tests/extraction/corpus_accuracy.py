@@ -111,13 +111,18 @@ def _matches(name: str, got, case: Case) -> bool:
     return got == want
 
 
-def run(corpus: Path, *, ocr: bool, limit: int | None) -> dict:
+def run(corpus: Path, *, ocr: bool, limit: int | None, every: int = 1) -> dict:
     if ocr:
         from apinvoices.extraction.ocr import extract_pdf_ocr as extract
     else:
         from apinvoices.extraction.pdftext import extract_pdf_text as extract
 
-    cases = load_cases(corpus)[:limit] if limit else load_cases(corpus)
+    cases = load_cases(corpus)
+    vendor = [c for c in cases if "invoice2data" in str(c.path)]
+    facturx = [c for c in cases if "invoice2data" not in str(c.path)]
+    cases = vendor + facturx[::every]
+    if limit:
+        cases = cases[:limit]
     stats = {name: {"truth": 0, "right": 0, "wrong": 0, "missing": 0} for name in KEY_FIELDS}
     confident = {"n": 0, "right": 0}
     pages = 0
@@ -169,6 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--ocr", action="store_true", help="render pages and OCR them")
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument(
+        "--every", type=int, default=1, help="keep every n-th Factur-X PDF (all vendor PDFs)"
+    )
     parser.add_argument("--verbose", action="store_true", help="list every wrong value")
     args = parser.parse_args(argv)
     import os
@@ -181,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     if corpus is None:
         sys.stderr.write("corpus not found (set AP_CORPUS_DIR)\n")
         return 2
-    report = run(corpus, ocr=args.ocr, limit=args.limit)
+    report = run(corpus, ocr=args.ocr, limit=args.limit, every=args.every)
     out = sys.stdout
     out.write(
         f"{'OCR' if args.ocr else 'text layer'}: {report['documents']} PDFs, "

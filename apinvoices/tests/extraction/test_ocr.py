@@ -98,6 +98,13 @@ def test_page_turned_90_degrees_is_read_upright(corpus_dir, settings):
     assert result.value("invoice_number") == "471102"
     assert result.value("issue_date") == date(2018, 3, 5)
     assert result.value("vendor_tax_id") == "DE123456789"
+    # Boxes are in the frame of the image as stored: the turned number runs top to bottom.
+    box = result.fields["invoice_number"].bbox
+    width_pt, height_pt = turned.width * 72 / 300, turned.height * 72 / 300
+    assert 0 <= box.x0 < box.x1 <= width_pt and 0 <= box.top < box.bottom <= height_pt
+    assert box.bottom - box.top > box.x1 - box.x0
+    # The title line (top left when upright) is at the left, low down, once turned back.
+    assert box.x1 < width_pt / 3 and box.top > height_pt / 2
 
 
 @pytest.mark.ocr
