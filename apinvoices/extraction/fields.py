@@ -416,7 +416,7 @@ def find_currencies(text: str) -> dict[str, int]:
     remaining = text
     for symbol, code in _CURRENCY_SYMBOLS:
         if symbol[0].isalpha():
-            pattern = rf"(?<![A-Za-z]){re.escape(symbol)}(?=\s?\d)"
+            pattern = rf"(?<![A-Za-z]){re.escape(symbol)}(?=\s?-?\d)"
         else:
             pattern = re.escape(symbol)
         hits = len(re.findall(pattern, remaining))
@@ -444,6 +444,8 @@ def detect_currency(text: str) -> tuple[str, float] | None:
     total = sum(counts.values())
     share = hits / total
     confidence = 0.6 + 0.3 * share + min(hits, 4) * 0.02
+    if hits == 1:
+        confidence = min(confidence, 0.8)  # named once, perhaps only in passing
     if code == "USD" and not re.search(r"\bUSD\b|US\$", text):
         confidence = min(confidence, 0.8)
     return code, round(min(confidence, 0.97), 3)
