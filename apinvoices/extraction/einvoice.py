@@ -58,6 +58,8 @@ _UNSUPPORTED_INVOICE_ROOTS = {
 }
 
 XML_CONFIDENCE = 1.0
+# Prefix of the schema warning; "invalid e-invoice" like the errors, so one search finds both.
+SCHEMA_FINDING = "invalid e-invoice (schema): not valid against the"
 
 # factur-x logs every flavor/level detection at INFO; that is noise in worker logs.
 logging.getLogger("factur-x").setLevel(logging.WARNING)
@@ -89,12 +91,10 @@ def parse_xml_safely(data: bytes) -> etree._Element:
     """Parse ``data`` refusing DTDs and entities; raise INVALID_EINVOICE when it is not XML."""
     # A DOCTYPE is refused before parsing: libxml2 would still read an internal subset even
     # with entity resolution off, and no e-invoice syntax declares one.
-    prolog = data[:4096]
-    if re.search(rb"<!\s*(DOCTYPE|ENTITY)", prolog, re.IGNORECASE) or (
-        b"\x00" in prolog and re.search(
-            rb"<\x00!\x00\s*\x00?(D\x00O\x00C|E\x00N\x00T)", prolog, re.IGNORECASE
-        )
-    ):
+    # Dropping NUL bytes turns the ASCII of a UTF-16/UTF-32 prolog into plain bytes. The parsed
+    # tree is checked again below, for a DOCTYPE that hides behind a long comment.
+    prolog = data[:16384].replace(b"\x00", b"")
+    if re.search(rb"<!\s*(DOCTYPE|ENTITY)", prolog, re.IGNORECASE):
         raise ExtractionError(
             ExtractionErrorCode.INVALID_EINVOICE,
             "The XML declares a DOCTYPE or entities, which e-invoices never need; "
@@ -209,7 +209,7 @@ def schema_findings(root: etree._Element) -> list[str]:
         return []
     error = schema.error_log.last_error
     label = f"{flavor} {level}".strip()
-    return [f"e-invoice not valid against the {label} schema: {error.message} (line {error.line})"]
+    return [f"{SCHEMA_FINDING} {label} schema: {error.message} (line {error.line})"]
 
 
 _schemas = threading.local()
@@ -239,16 +239,17 @@ def _schema(flavor: str, level: str) -> etree.XMLSchema | None:
 def business_rule_findings(result: ExtractedInvoice) -> list[str]:
     """EN 16931 arithmetic rules that a reader can check without the schematron.
 
-    BR-CO-15: total with VAT = total without VAT + total VAT (when all three are present).
+    BR-CO-15: total with VAT = total without VAT + total VAT (checked when both totals are
+    present; a missing VAT total counts as 0, as in a VAT-exempt invoice).
     """
     findings = []
     net, tax, total = (result.value(n) for n in ("net_amount", "tax_amount", "total_amount"))
-    if isinstance(net, Decimal) and isinstance(total, Decimal):
-        if net + (tax if isinstance(tax, Decimal) else Decimal(0)) != total:
-            findings.append(
-                f"invalid e-invoice: BR-CO-15 total with VAT {total} is not net {net} "
-                f"+ VAT {tax if tax is not None else 0}"
-            )
+    vat = tax if isinstance(tax, Decimal) else Decimal(0)
+    if isinstance(net, Decimal) and isinstance(total, Decimal) and net + vat != total:
+        findings.append(
+            f"invalid e-invoice: BR-CO-15 total with VAT {total} is not net {net} "
+            f"+ VAT {tax if tax is not None else 0}"
+        )
     return findings
 
 
@@ -293,6 +294,17 @@ def _date(raw: str, what: str) -> date:
     raise ExtractionError(
         ExtractionErrorCode.INVALID_EINVOICE, f"The {what} {raw!r} is not a valid date."
     )
+
+
+# A price per 100 or 1000 units (BT-149) becomes a price per unit with at most this many places.
+UNIT_PRICE_PLACES = Decimal("0.000001")
+
+
+def _unit_price(price: Decimal | None, base_quantity: Decimal | None) -> Decimal | None:
+    if price is None or base_quantity in (None, Decimal(0), Decimal(1)):
+        return price
+    unit = price / base_quantity
+    return unit if unit.as_tuple().exponent >= -6 else unit.quantize(UNIT_PRICE_PLACES)
 
 
 def _fv(value) -> FieldValue:
@@ -375,7 +387,9 @@ class _UblReader(_Reader):
     def read(self, result: ExtractedInvoice) -> None:
         root = self.root
         self.set_text(result, "invoice_number", self.text(root, "cbc:ID"))
-        type_code = self.text(root, "cbc:CreditNoteTypeCode" if self.credit_note else "cbc:InvoiceTypeCode")
+        type_code = self.text(
+            root, "cbc:CreditNoteTypeCode" if self.credit_note else "cbc:InvoiceTypeCode"
+        )
         self.set_document_type(result, type_code, self.credit_note)
         self.set_date(result, "issue_date", self.text(root, "cbc:IssueDate"), "issue date (BT-2)")
         self.set_date(
@@ -413,16 +427,28 @@ class _UblReader(_Reader):
             bic=self.text(account, "cac:FinancialInstitutionBranch/cbc:ID"),
         )
         totals = self.find(root, "cac:LegalMonetaryTotal")
-        self.set_value(result, "net_amount", self.amount(totals, "cbc:TaxExclusiveAmount", "total without VAT (BT-109)"))
-        self.set_value(result, "total_amount", self.amount(totals, "cbc:TaxInclusiveAmount", "total with VAT (BT-112)"))
-        self.set_value(result, "amount_due", self.amount(totals, "cbc:PayableAmount", "amount due (BT-115)"))
+        self.set_value(
+            result,
+            "net_amount",
+            self.amount(totals, "cbc:TaxExclusiveAmount", "total without VAT (BT-109)"),
+        )
+        self.set_value(
+            result,
+            "total_amount",
+            self.amount(totals, "cbc:TaxInclusiveAmount", "total with VAT (BT-112)"),
+        )
+        self.set_value(
+            result, "amount_due", self.amount(totals, "cbc:PayableAmount", "amount due (BT-115)")
+        )
         tax_total = None
         for candidate in self.findall(root, "cac:TaxTotal"):
             element = self.find(candidate, "cbc:TaxAmount")
             if element is not None and element.get("currencyID") in (None, currency):
                 tax_total = candidate
                 break
-        self.set_value(result, "tax_amount", self.amount(tax_total, "cbc:TaxAmount", "total VAT (BT-110)"))
+        self.set_value(
+            result, "tax_amount", self.amount(tax_total, "cbc:TaxAmount", "total VAT (BT-110)")
+        )
         self.set_text(result, "po_number", self.text(root, "cac:OrderReference/cbc:ID"))
         self.set_text(result, "buyer_reference", self.text(root, "cbc:BuyerReference"))
         self.set_text(result, "payment_terms", self.text(root, "cac:PaymentTerms/cbc:Note"))
@@ -430,7 +456,8 @@ class _UblReader(_Reader):
         for sub in self.findall(tax_total, "cac:TaxSubtotal"):
             result.taxes.append(
                 TaxBreakdown(
-                    rate=self.amount(sub, "cac:TaxCategory/cbc:Percent", "VAT rate (BT-119)") or Decimal(0),
+                    rate=self.amount(sub, "cac:TaxCategory/cbc:Percent", "VAT rate (BT-119)")
+                    or Decimal(0),
                     base=self.amount(sub, "cbc:TaxableAmount", "VAT base (BT-116)") or Decimal(0),
                     amount=self.amount(sub, "cbc:TaxAmount", "VAT amount (BT-117)") or Decimal(0),
                     category=self.text(sub, "cac:TaxCategory/cbc:ID") or "",
@@ -443,16 +470,24 @@ class _UblReader(_Reader):
         )
         for line in self.findall(root, line_tag):
             price = self.amount(line, "cac:Price/cbc:PriceAmount", "item net price (BT-146)")
-            base_qty = self.amount(line, "cac:Price/cbc:BaseQuantity", "price base quantity (BT-149)")
-            if price is not None and base_qty not in (None, Decimal(0), Decimal(1)):
-                price = price / base_qty
+            base_qty = self.amount(
+                line, "cac:Price/cbc:BaseQuantity", "price base quantity (BT-149)"
+            )
+            price = _unit_price(price, base_qty)
             result.lines.append(
                 ExtractedLine(
-                    description=self.first_text(line, "cac:Item/cbc:Name", "cac:Item/cbc:Description") or "",
+                    description=self.first_text(
+                        line, "cac:Item/cbc:Name", "cac:Item/cbc:Description"
+                    )
+                    or "",
                     quantity=self.amount(line, qty_tag, "invoiced quantity (BT-129)"),
                     unit_price=price,
                     amount=self.amount(line, "cbc:LineExtensionAmount", "line net amount (BT-131)"),
-                    tax_rate=self.amount(line, "cac:Item/cac:ClassifiedTaxCategory/cbc:Percent", "line VAT rate (BT-152)"),
+                    tax_rate=self.amount(
+                        line,
+                        "cac:Item/cac:ClassifiedTaxCategory/cbc:Percent",
+                        "line VAT rate (BT-152)",
+                    ),
                 )
             )
 
@@ -486,7 +521,10 @@ class _CiiReader(_Reader):
         self.set_text(result, "invoice_number", self.text(header, "ram:ID"))
         self.set_document_type(result, self.text(header, "ram:TypeCode"), False)
         self.set_date(
-            result, "issue_date", self.text(header, "ram:IssueDateTime/udt:DateTimeString"), "issue date (BT-2)"
+            result,
+            "issue_date",
+            self.text(header, "ram:IssueDateTime/udt:DateTimeString"),
+            "issue date (BT-2)",
         )
         currency = self.text(settlement, "ram:InvoiceCurrencyCode")
         self.set_text(result, "currency", currency.upper() if currency else None)
@@ -516,10 +554,26 @@ class _CiiReader(_Reader):
         self.set_date(result, "due_date", due, "due date (BT-9)")
         self.set_text(result, "payment_terms", " ".join(terms) or None)
 
-        self.set_value(result, "net_amount", self.amount(summation, "ram:TaxBasisTotalAmount", "total without VAT (BT-109)"))
-        self.set_value(result, "tax_amount", self.amount(summation, "ram:TaxTotalAmount", "total VAT (BT-110)", currency))
-        self.set_value(result, "total_amount", self.amount(summation, "ram:GrandTotalAmount", "total with VAT (BT-112)"))
-        self.set_value(result, "amount_due", self.amount(summation, "ram:DuePayableAmount", "amount due (BT-115)"))
+        self.set_value(
+            result,
+            "net_amount",
+            self.amount(summation, "ram:TaxBasisTotalAmount", "total without VAT (BT-109)"),
+        )
+        self.set_value(
+            result,
+            "tax_amount",
+            self.amount(summation, "ram:TaxTotalAmount", "total VAT (BT-110)", currency),
+        )
+        self.set_value(
+            result,
+            "total_amount",
+            self.amount(summation, "ram:GrandTotalAmount", "total with VAT (BT-112)"),
+        )
+        self.set_value(
+            result,
+            "amount_due",
+            self.amount(summation, "ram:DuePayableAmount", "amount due (BT-115)"),
+        )
         self.set_text(result, "po_number", self.text(agreement, po_path))
         self.set_text(result, "buyer_reference", self.text(agreement, "ram:BuyerReference"))
 
@@ -529,7 +583,8 @@ class _CiiReader(_Reader):
                 TaxBreakdown(
                     rate=self.amount(tax, rate_tag, "VAT rate (BT-119)") or Decimal(0),
                     base=self.amount(tax, "ram:BasisAmount", "VAT base (BT-116)") or Decimal(0),
-                    amount=self.amount(tax, "ram:CalculatedAmount", "VAT amount (BT-117)") or Decimal(0),
+                    amount=self.amount(tax, "ram:CalculatedAmount", "VAT amount (BT-117)")
+                    or Decimal(0),
                     category=self.text(tax, "ram:CategoryCode") or "",
                 )
             )
@@ -551,8 +606,7 @@ class _CiiReader(_Reader):
             price_element = self.find(line, f"{line_agreement}/{price_path}")
             price = self.amount(price_element, "ram:ChargeAmount", "item net price (BT-146)")
             basis = self.amount(price_element, "ram:BasisQuantity", "price base quantity (BT-149)")
-            if price is not None and basis not in (None, Decimal(0), Decimal(1)):
-                price = price / basis
+            price = _unit_price(price, basis)
             line_settle = self.find(line, line_settlement)
             result.lines.append(
                 ExtractedLine(
@@ -564,7 +618,9 @@ class _CiiReader(_Reader):
                         "ram:AssociatedDocumentLineDocument/ram:IncludedNote/ram:Content",
                     )
                     or "",
-                    quantity=self.amount(line, f"{line_delivery}/ram:BilledQuantity", "invoiced quantity (BT-129)"),
+                    quantity=self.amount(
+                        line, f"{line_delivery}/ram:BilledQuantity", "invoiced quantity (BT-129)"
+                    ),
                     unit_price=price,
                     amount=self.amount(
                         line_settle,
@@ -573,6 +629,8 @@ class _CiiReader(_Reader):
                         else "ram:SpecifiedTradeSettlementMonetarySummation/ram:LineTotalAmount",
                         "line net amount (BT-131)",
                     ),
-                    tax_rate=self.amount(line_settle, f"ram:ApplicableTradeTax/{rate_tag}", "line VAT rate (BT-152)"),
+                    tax_rate=self.amount(
+                        line_settle, f"ram:ApplicableTradeTax/{rate_tag}", "line VAT rate (BT-152)"
+                    ),
                 )
             )

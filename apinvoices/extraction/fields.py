@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import cache
 
 from apinvoices.extraction import identifiers
 
@@ -32,29 +33,171 @@ def fold(text: str) -> str:
 # several languages ("total", "date", "de") are left out on purpose.
 _LANGUAGE_WORDS: dict[str, frozenset[str]] = {
     "en": frozenset(
-        "the and of for to invoice amount due date total tax payment please thank you bill "
-        "number order quantity price description customer account balance paid".split()
+        [
+            "the",
+            "and",
+            "of",
+            "for",
+            "to",
+            "invoice",
+            "amount",
+            "due",
+            "date",
+            "total",
+            "tax",
+            "payment",
+            "please",
+            "thank",
+            "you",
+            "bill",
+            "number",
+            "order",
+            "quantity",
+            "price",
+            "description",
+            "customer",
+            "account",
+            "balance",
+            "paid",
+        ]
     ),
     "de": frozenset(
-        "und der die das rechnung betrag datum gesamtbetrag mwst ust steuer zahlbar bitte "
-        "menge preis kunde kundennr rechnungsnr rechnungsdatum netto brutto summe mit von "
-        "zu ihre wir uns bankverbindung".split()
+        [
+            "und",
+            "der",
+            "die",
+            "das",
+            "rechnung",
+            "betrag",
+            "datum",
+            "gesamtbetrag",
+            "mwst",
+            "ust",
+            "steuer",
+            "zahlbar",
+            "bitte",
+            "menge",
+            "preis",
+            "kunde",
+            "kundennr",
+            "rechnungsnr",
+            "rechnungsdatum",
+            "netto",
+            "brutto",
+            "summe",
+            "mit",
+            "von",
+            "zu",
+            "ihre",
+            "wir",
+            "uns",
+            "bankverbindung",
+        ]
     ),
     "fr": frozenset(
-        "le la les des du facture montant date tva total ttc ht paiement prix quantite "
-        "client votre nous pour avec echeance payer somme reglement".split()
+        [
+            "le",
+            "la",
+            "les",
+            "des",
+            "du",
+            "facture",
+            "montant",
+            "date",
+            "tva",
+            "total",
+            "ttc",
+            "ht",
+            "paiement",
+            "prix",
+            "quantite",
+            "client",
+            "votre",
+            "nous",
+            "pour",
+            "avec",
+            "echeance",
+            "payer",
+            "somme",
+            "reglement",
+        ]
     ),
     "nl": frozenset(
-        "het een van en factuur bedrag datum btw totaal betaling prijs aantal klant uw "
-        "wij voor met vervaldatum betalen factuurnummer factuurdatum incl excl".split()
+        [
+            "het",
+            "een",
+            "van",
+            "en",
+            "factuur",
+            "bedrag",
+            "datum",
+            "btw",
+            "totaal",
+            "betaling",
+            "prijs",
+            "aantal",
+            "klant",
+            "uw",
+            "wij",
+            "voor",
+            "met",
+            "vervaldatum",
+            "betalen",
+            "factuurnummer",
+            "factuurdatum",
+            "incl",
+            "excl",
+        ]
     ),
     "es": frozenset(
-        "el los las del factura importe fecha iva pago precio cantidad cliente su nosotros "
-        "para con vencimiento pagar base imponible numero".split()
+        [
+            "el",
+            "los",
+            "las",
+            "del",
+            "factura",
+            "importe",
+            "fecha",
+            "iva",
+            "pago",
+            "precio",
+            "cantidad",
+            "cliente",
+            "su",
+            "nosotros",
+            "para",
+            "con",
+            "vencimiento",
+            "pagar",
+            "base",
+            "imponible",
+            "numero",
+        ]
     ),
     "it": frozenset(
-        "il lo gli della fattura importo data iva totale pagamento prezzo quantita cliente "
-        "vostro noi per con scadenza pagare imponibile numero".split()
+        [
+            "il",
+            "lo",
+            "gli",
+            "della",
+            "fattura",
+            "importo",
+            "data",
+            "iva",
+            "totale",
+            "pagamento",
+            "prezzo",
+            "quantita",
+            "cliente",
+            "vostro",
+            "noi",
+            "per",
+            "con",
+            "scadenza",
+            "pagare",
+            "imponibile",
+            "numero",
+        ]
     ),
 }
 
@@ -80,8 +223,19 @@ def detect_language(text: str) -> str | None:
 
 _LANGUAGE_DECIMAL = {"en": ".", "de": ",", "fr": ",", "nl": ",", "es": ",", "it": ","}
 # Countries whose convention differs from their language's default.
-_COUNTRY_DECIMAL = {"CH": ".", "LI": ".", "MX": ".", "IE": ".", "GB": ".", "US": ".", "CA": ".",
-                    "AU": ".", "IN": ".", "BE": ",", "AT": ","}
+_COUNTRY_DECIMAL = {
+    "CH": ".",
+    "LI": ".",
+    "MX": ".",
+    "IE": ".",
+    "GB": ".",
+    "US": ".",
+    "CA": ".",
+    "AU": ".",
+    "IN": ".",
+    "BE": ",",
+    "AT": ",",
+}
 
 _CURRENCY_NOISE = re.compile(
     r"(?i)(?:eur|usd|gbp|chf|inr|pln|sek|nok|dkk|cad|aud|jpy|czk|huf|rs\.?|fr\.|"
@@ -191,16 +345,66 @@ def parse_amount(text: str, locale_hint: str | None = None) -> Decimal | None:
 # --- Currencies ----------------------------------------------------------------------------
 
 ISO_CURRENCIES = frozenset(
-    "EUR USD GBP CHF INR PLN SEK NOK DKK CAD AUD NZD JPY CNY CZK HUF RON BGN HRK TRY ZAR "
-    "BRL MXN SGD HKD AED SAR ILS RUB UAH ISK".split()
+    [
+        "EUR",
+        "USD",
+        "GBP",
+        "CHF",
+        "INR",
+        "PLN",
+        "SEK",
+        "NOK",
+        "DKK",
+        "CAD",
+        "AUD",
+        "NZD",
+        "JPY",
+        "CNY",
+        "CZK",
+        "HUF",
+        "RON",
+        "BGN",
+        "HRK",
+        "TRY",
+        "ZAR",
+        "BRL",
+        "MXN",
+        "SGD",
+        "HKD",
+        "AED",
+        "SAR",
+        "ILS",
+        "RUB",
+        "UAH",
+        "ISK",
+    ]
 )
 _CURRENCY_SYMBOLS: list[tuple[str, str]] = [
-    ("US$", "USD"), ("A$", "AUD"), ("C$", "CAD"), ("CA$", "CAD"), ("AU$", "AUD"),
-    ("HK$", "HKD"), ("NZ$", "NZD"), ("€", "EUR"), ("£", "GBP"), ("₹", "INR"), ("¥", "JPY"),
-    ("zł", "PLN"), ("Rs.", "INR"), ("Rs", "INR"), ("Fr.", "CHF"), ("$", "USD"),
+    ("US$", "USD"),
+    ("A$", "AUD"),
+    ("C$", "CAD"),
+    ("CA$", "CAD"),
+    ("AU$", "AUD"),
+    ("HK$", "HKD"),
+    ("NZ$", "NZD"),
+    ("€", "EUR"),
+    ("£", "GBP"),
+    ("₹", "INR"),
+    ("¥", "JPY"),
+    ("zł", "PLN"),
+    ("Rs.", "INR"),
+    ("Rs", "INR"),
+    ("Fr.", "CHF"),
+    ("$", "USD"),
 ]
-_CURRENCY_WORDS = {"euro": "EUR", "euros": "EUR", "dollars": "USD", "pounds": "GBP",
-                   "rupees": "INR", "franken": "CHF"}
+_CURRENCY_WORDS = {
+    "euro": "EUR",
+    "euros": "EUR",
+    "dollars": "USD",
+    "pounds": "GBP",
+    "rupees": "INR",
+    "franken": "CHF",
+}
 
 
 def find_currencies(text: str) -> dict[str, int]:
@@ -212,7 +416,7 @@ def find_currencies(text: str) -> dict[str, int]:
     remaining = text
     for symbol, code in _CURRENCY_SYMBOLS:
         if symbol[0].isalpha():
-            pattern = rf"(?<![A-Za-z]){re.escape(symbol)}(?=\s?\d)"
+            pattern = rf"(?<![A-Za-z]){re.escape(symbol)}(?=\s?-?\d)"
         else:
             pattern = re.escape(symbol)
         hits = len(re.findall(pattern, remaining))
@@ -240,6 +444,8 @@ def detect_currency(text: str) -> tuple[str, float] | None:
     total = sum(counts.values())
     share = hits / total
     confidence = 0.6 + 0.3 * share + min(hits, 4) * 0.02
+    if hits == 1:
+        confidence = min(confidence, 0.8)  # named once, perhaps only in passing
     if code == "USD" and not re.search(r"\bUSD\b|US\$", text):
         confidence = min(confidence, 0.8)
     return code, round(min(confidence, 0.97), 3)
@@ -287,9 +493,7 @@ _YEAR = r"(?P<y>\d{4}|'?\d{2})"
 _TEXT_DATE_DMY = re.compile(
     rf"(?<![\w]){_DAY}\.?\s*(?:de\s+|-|/|\.)?\s*(?P<m>{_MONTH_ALT})\.?,?\s*(?:de\s+|-|/)?\s*{_YEAR}(?!\d)"
 )
-_TEXT_DATE_MDY = re.compile(
-    rf"(?<![\w])(?P<m>{_MONTH_ALT})\.?\s+{_DAY}\s?,?\s+{_YEAR}(?!\d)"
-)
+_TEXT_DATE_MDY = re.compile(rf"(?<![\w])(?P<m>{_MONTH_ALT})\.?\s+{_DAY}\s?,?\s+{_YEAR}(?!\d)")
 _ISO_DATE = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})[-/.](?P<m>[01]?\d)[-/.](?P<d>[0-3]?\d)(?!\d)")
 _NUMERIC_DATE = re.compile(
     r"(?<![\d.,])(?P<a>[0-3]?\d)(?P<sep>[./-])(?P<b>[0-3]?\d)(?P=sep)(?P<y>\d{4}|\d{2})(?![\d]|[.,]\d)"
@@ -334,7 +538,9 @@ class DateMatch:
     ambiguous: bool  # a numeric day/month pair that the order hint decided
 
 
-def find_dates(text: str, language: str | None = None, order_hint: str | None = None) -> list[DateMatch]:
+def find_dates(
+    text: str, language: str | None = None, order_hint: str | None = None
+) -> list[DateMatch]:
     """Every date in ``text``, in order, read in any of the supported formats.
 
     ``order_hint`` (``"DMY"``, ``"MDY"``) decides numeric dates such as ``03/04/2024``; without
@@ -405,7 +611,9 @@ def infer_date_order(text: str) -> str | None:
     return DMY if votes[DMY] > votes[MDY] else MDY
 
 
-def parse_date(text: str, language: str | None = None, order_hint: str | None = None) -> date | None:
+def parse_date(
+    text: str, language: str | None = None, order_hint: str | None = None
+) -> date | None:
     """The first date in ``text`` (``4. März 2024``, ``12 janvier 2024``, ``03/04/2024``, ISO).
 
     For numeric dates with both parts ≤ 12 the order comes from ``order_hint``, else from
@@ -448,9 +656,15 @@ _NET_TERMS = [
     ),
     re.compile(r"\b(?:binnen|innerhalb(?:\s+von)?|entro|within)\s+(?P<n>\d{1,3})\s*" + _DAYS_WORD),
     re.compile(r"(?:^|\s)a\s+(?P<n>\d{1,3})\s*(?:dias|jours)\b"),
-    re.compile(r"\b(?P<n>\d{1,3})\s*" + _DAYS_WORD + r"\s*(?:fecha factura|date de facture|data fattura|d\.f\.)"),
+    re.compile(
+        r"\b(?P<n>\d{1,3})\s*"
+        + _DAYS_WORD
+        + r"\s*(?:fecha factura|date de facture|data fattura|d\.f\.)"
+    ),
 ]
-_DISCOUNT_SLASH = re.compile(r"\b(?P<p>\d{1,2}(?:[.,]\d+)?)\s*%?\s*/\s*(?P<d>\d{1,3})\s*,?\s*net(?:to)?\s*(?P<n>\d{1,3})\b")
+_DISCOUNT_SLASH = re.compile(
+    r"\b(?P<p>\d{1,2}(?:[.,]\d+)?)\s*%?\s*/\s*(?P<d>\d{1,3})\s*,?\s*net(?:to)?\s*(?P<n>\d{1,3})\b"
+)
 _DISCOUNT_WORDS = re.compile(
     r"(?P<p>\d{1,2}(?:[.,]\d+)?)\s*%\s*(?:skonto|escompte|korting|descuento|sconto|discount)?"
     r"[^.\n%]{0,30}?(?:within|innerhalb(?:\s+von)?|bei zahlung (?:innerhalb|binnen)(?:\s+von)?|binnen|entro|"
@@ -493,7 +707,7 @@ def parse_payment_terms(text: str) -> PaymentTerms | None:
     for match in _DISCOUNT_WORDS.finditer(folded):
         if net_span and match.span("d") == net_span:
             continue
-        if "%" in folded[match.start():match.end()]:
+        if "%" in folded[match.start() : match.end()]:
             discount = match
             break
     if net_days is None:
@@ -522,107 +736,377 @@ def due_date_from_terms(text: str, issue_date: date) -> date | None:
 # language. A phrase matches at word boundaries; "." and ":" in the printed label are optional.
 LABELS: dict[str, dict[str, tuple[str, ...]]] = {
     "invoice_number": {
-        "en": ("invoice number", "invoice no", "invoice num", "invoice #", "invoice nr", "invoice id",
-               r"re:(?<![a-z])(?:tax |commercial |credit )?(?:invoice|note)(?:\s*\(\d{3}\))?\s*(?:no|nr|#)\.?",
-               "inv no", "inv #", "bill number", "bill no", "document number", "invoice"),
-        "de": ("rechnungsnummer", "rechnungsnr", "rechnungs-nr", "rechnung nr", "rechnung-nr",
-               "rechnungs nr", "re-nr", "belegnummer", "beleg-nr",
-               r"re:(?<![a-z])[a-z]*(?:rechnung|gutschrift|rechnungskorrektur)\b[^:\n]{0,45}?"
-               r"\s(?:nr|no|nummer)\.?(?![a-z])", "rechnung"),
-        "fr": ("numero de facture", "n° de facture", "no de facture", "n de facture", "facture n°",
-               "facture no", "facture n", "n° facture", "facture numero", "facture"),
+        "en": (
+            "invoice number",
+            "invoice no",
+            "invoice num",
+            "invoice #",
+            "invoice nr",
+            "invoice id",
+            r"re:(?<![a-z])(?:tax |commercial |credit )?(?:invoice|note)(?:\s*\(\d{3}\))?\s*(?:no|nr|#)\.?",
+            "inv no",
+            "inv #",
+            "bill number",
+            "bill no",
+            "document number",
+            "invoice",
+        ),
+        "de": (
+            "rechnungsnummer",
+            "rechnungsnr",
+            "rechnungs-nr",
+            "rechnung nr",
+            "rechnung-nr",
+            r"re:(?<![a-z])[a-z]*(?:rechnung|gutschrift|rechnungskorrektur)\b[^:\n]{0,45}?"
+            r"\s(?:nr|no|nummer)\.?(?![a-z])",
+            "rechnungs nr",
+            "re-nr",
+            "belegnummer",
+            "beleg-nr",
+            "rechnung",
+        ),
+        "fr": (
+            "numero de facture",
+            "n° de facture",
+            "no de facture",
+            "n de facture",
+            "facture n°",
+            "facture no",
+            "facture n",
+            "n° facture",
+            "facture numero",
+            "facture",
+        ),
         "nl": ("factuurnummer", "factuurnr", "factuur nummer", "factuur nr", "factuur"),
-        "es": ("numero de factura", "n° de factura", "nº de factura", "no de factura", "nº factura",
-               "n° factura", "num factura", "factura n°", "factura nº", "factura no", "factura"),
-        "it": ("numero fattura", "numero documento", "fattura n°", "fattura nr", "fattura n",
-               "n fattura", "fattura numero", "fattura"),
+        "es": (
+            "numero de factura",
+            "n° de factura",
+            "nº de factura",
+            "no de factura",
+            "nº factura",
+            "n° factura",
+            "num factura",
+            "factura n°",
+            "factura nº",
+            "factura no",
+            "factura",
+        ),
+        "it": (
+            "numero fattura",
+            "numero documento",
+            "fattura n°",
+            "fattura nr",
+            "fattura n",
+            "n fattura",
+            "fattura numero",
+            "fattura",
+        ),
     },
     "issue_date": {
-        "en": ("invoice date", "date of invoice", "date of issue", "issue date", "date issued",
-               "billing date", "invoice dated", "tax point", "date"),
+        "en": (
+            "invoice date",
+            "date of invoice",
+            "date of issue",
+            "issue date",
+            "date issued",
+            "billing date",
+            "invoice dated",
+            "tax point",
+            "date",
+        ),
         "de": ("rechnungsdatum", "belegdatum", "ausstellungsdatum", "rechnungs-datum", "datum"),
-        "fr": ("date de facture", "date de facturation", "date d'emission", "date de la facture",
-               "date facture", "date"),
+        "fr": (
+            "date de facture",
+            "date de facturation",
+            "date d'emission",
+            "date de la facture",
+            "date facture",
+            "date",
+        ),
         "nl": ("factuurdatum", "factuur datum", "datum factuur", "datum"),
-        "es": ("fecha de factura", "fecha factura", "fecha de emision", "fecha de expedicion",
-               "fecha"),
+        "es": (
+            "fecha de factura",
+            "fecha factura",
+            "fecha de emision",
+            "fecha de expedicion",
+            "fecha",
+        ),
         "it": ("data fattura", "data documento", "data di emissione", "data emissione", "data"),
     },
     "due_date": {
-        "en": ("due date", "payment due", "date due", "due by", "pay by", "payable by", "due on",
-               "payment due date", "please remit until", "remit until", "pay until", "payable until",
-               "please pay by"),
-        "de": ("falligkeitsdatum", "falligkeitstag", "fallig am", "fallig bis", "zahlbar bis",
-               "netto bis", "bitte bis zum", "bis spatestens", "falligkeit", "fallig", "bis zum",
-               "zahlungsziel"),
-        "fr": ("date d'echeance", "date limite de paiement", "echeance", "a payer avant le",
-               "payable avant le", "date limite"),
+        "en": (
+            "due date",
+            "payment due",
+            "date due",
+            "due by",
+            "pay by",
+            "payable by",
+            "due on",
+            "payment due date",
+            "please remit until",
+            "remit until",
+            "pay until",
+            "payable until",
+            "please pay by",
+        ),
+        "de": (
+            "falligkeitsdatum",
+            "falligkeitstag",
+            "fallig am",
+            "fallig bis",
+            "zahlbar bis",
+            "netto bis",
+            "bitte bis zum",
+            "bis spatestens",
+            "falligkeit",
+            "fallig",
+            "bis zum",
+            "zahlungsziel",
+        ),
+        "fr": (
+            "date d'echeance",
+            "date limite de paiement",
+            "echeance",
+            "a payer avant le",
+            "payable avant le",
+            "date limite",
+        ),
         "nl": ("vervaldatum", "uiterste betaaldatum", "te betalen voor", "betalen voor"),
         "es": ("fecha de vencimiento", "fecha vencimiento", "vencimiento", "pagar antes de"),
         "it": ("data di scadenza", "data scadenza", "scadenza"),
     },
     "total_amount": {
-        "en": ("total amount due", "amount due", "balance due", "total due", "due payable", "amount payable",
-               "total payable", "please pay", "amount to pay", "grand total", "invoice total",
-               "total amount", "total incl", "total including", "total (incl", "total"),
-        "de": ("zu zahlender betrag", "zahlbetrag", "zu zahlen", "rechnungsbetrag", "gesamtbetrag",
-               "endbetrag", "gesamtsumme", "rechnungssumme", "bruttobetrag", "bruttosumme",
-               "summe brutto",
-               "gesamt brutto", "brutto", "gesamt", "summe", "total"),
-        "fr": ("net a payer", "montant a payer", "somme a payer", "total a payer", "total ttc",
-               "montant ttc", "montant total", "total facture", "total"),
-        "nl": ("totaal te betalen", "te betalen", "openstaand bedrag", "totaalbedrag",
-               "factuur totaal", "totaal incl", "totaal"),
+        "en": (
+            "total amount due",
+            "amount due",
+            "balance due",
+            "total due",
+            "due payable",
+            "amount payable",
+            "total payable",
+            "please pay",
+            "amount to pay",
+            "grand total",
+            "invoice total",
+            "total amount",
+            "total incl",
+            "total including",
+            "total (incl",
+            "total",
+        ),
+        "de": (
+            "zu zahlender betrag",
+            "zu zahlender beitrag",
+            "rechnungsbeitrag",
+            "zahlbetrag",
+            "zu zahlen",
+            "rechnungsbetrag",
+            "gesamtbetrag",
+            "endbetrag",
+            "gesamtsumme",
+            "rechnungssumme",
+            "bruttobetrag",
+            "bruttosumme",
+            "summe brutto",
+            "gesamt brutto",
+            "brutto",
+            "gesamt",
+            "summe",
+            "total",
+        ),
+        "fr": (
+            "net a payer",
+            "montant a payer",
+            "somme a payer",
+            "total a payer",
+            "total ttc",
+            "montant ttc",
+            "montant total",
+            "total facture",
+            "total",
+        ),
+        "nl": (
+            "totaal te betalen",
+            "te betalen",
+            "openstaand bedrag",
+            "totaalbedrag",
+            "factuur totaal",
+            "totaal incl",
+            "totaal",
+        ),
         "es": ("total a pagar", "importe total", "total factura", "importe a pagar", "total"),
-        "it": ("totale da pagare", "netto a pagare", "totale documento", "totale fattura",
-               "importo totale", "totale"),
+        "it": (
+            "totale da pagare",
+            "netto a pagare",
+            "totale documento",
+            "totale fattura",
+            "importo totale",
+            "totale",
+        ),
     },
     "net_amount": {
-        "en": ("total net", "net total", "net amount", "subtotal", "sub-total", "sub total",
-               "amount before tax", "total before tax", "total excl", "total excluding",
-               "taxable amount", "total untaxed", "untaxed amount", "net"),
-        "de": ("rechnungssumme netto", "rechnungssumme ohne ust", "summe ohne ust", "gesamtsumme netto", "summe netto",
-               "gesamt netto", "nettobetrag", "nettosumme", "netto", "zwischensumme",
-               "warenwert", "gesamtbetrag netto", "summe positionen", "positionssumme"),
-        "fr": ("total ht", "montant ht", "total hors taxes", "montant hors taxes", "sous-total",
-               "sous total", "base ht"),
-        "nl": ("totaal excl", "exclusief btw", "excl btw", "subtotaal", "netto bedrag", "grondslag"),
+        "en": (
+            "total net",
+            "net total",
+            "net amount",
+            "subtotal",
+            "sub-total",
+            "sub total",
+            "amount before tax",
+            "total before tax",
+            "total excl",
+            "total excluding",
+            "taxable amount",
+            "total untaxed",
+            "untaxed amount",
+            "net",
+        ),
+        "de": (
+            "rechnungssumme netto",
+            "gesamtbeitrag",
+            "rechnungssumme ohne ust",
+            "summe ohne ust",
+            "gesamtsumme netto",
+            "summe netto",
+            "gesamt netto",
+            "nettobetrag",
+            "nettosumme",
+            "netto",
+            "zwischensumme",
+            "warenwert",
+            "gesamtbetrag netto",
+            "summe positionen",
+            "positionssumme",
+        ),
+        "fr": (
+            "total ht",
+            "montant ht",
+            "total hors taxes",
+            "montant hors taxes",
+            "sous-total",
+            "sous total",
+            "base ht",
+        ),
+        "nl": (
+            "totaal excl",
+            "exclusief btw",
+            "excl btw",
+            "subtotaal",
+            "netto bedrag",
+            "grondslag",
+        ),
         "es": ("base imponible", "importe neto", "total sin iva", "subtotal"),
         "it": ("totale imponibile", "imponibile", "totale netto", "subtotale"),
     },
     "tax_amount": {
-        "en": ("total vat", "vat total", "tax total", "vat amount", "total tax", "tax amount",
-               "sales tax", "vat", "tax", "gst"),
-        "de": ("summe mwst", "mwst gesamt", "ust gesamt", "steuer gesamt", "mwst-betrag", "mwst betrag", "umsatzsteuer", "mehrwertsteuer", "mwst",
-               "ust", "steuerbetrag", "steuer"),
+        "en": (
+            "total vat",
+            "vat total",
+            "tax total",
+            "vat amount",
+            "total tax",
+            "tax amount",
+            "sales tax",
+            "vat",
+            "tax",
+            "gst",
+        ),
+        "de": (
+            "summe mwst",
+            "versicherungsteuer",
+            "versicherungssteuer",
+            "mwst gesamt",
+            "ust gesamt",
+            "steuer gesamt",
+            "mwst-betrag",
+            "mwst betrag",
+            "umsatzsteuer",
+            "mehrwertsteuer",
+            "mwst",
+            "ust",
+            "steuerbetrag",
+            "steuer",
+        ),
         "fr": ("montant tva", "total tva", "tva"),
         "nl": ("btw bedrag", "totaal btw", "btw"),
         "es": ("cuota iva", "total iva", "importe iva", "iva"),
         "it": ("totale iva", "importo iva", "imposta", "iva"),
     },
     "po_number": {
-        "en": ("purchase order number", "purchase order no", "purchase order", "po number", "po no",
-               "p.o. number", "p.o. no", "p.o.", "po #", "your order", "order reference"),
-        "de": ("bestellnummer", "bestell-nr", "bestellnr", "ihre bestellung", "auftragsnummer",
-               "ihre bestellnummer"),
-        "fr": ("bon de commande", "n° de commande", "numero de commande", "votre commande",
-               "commande n°"),
-        "nl": ("inkoopordernummer", "inkooporder", "uw ordernummer", "bestelnummer", "uw referentie"),
+        "en": (
+            "purchase order number",
+            "purchase order no",
+            "purchase order",
+            "po number",
+            "po no",
+            "p.o. number",
+            "p.o. no",
+            "p.o.",
+            "po #",
+            "your order",
+            "order reference",
+        ),
+        "de": (
+            "bestellnummer",
+            "bestell-nr",
+            "bestellnr",
+            "ihre bestellung",
+            "auftragsnummer",
+            "ihre bestellnummer",
+        ),
+        "fr": (
+            "bon de commande",
+            "n° de commande",
+            "numero de commande",
+            "votre commande",
+            "commande n°",
+        ),
+        "nl": (
+            "inkoopordernummer",
+            "inkooporder",
+            "uw ordernummer",
+            "bestelnummer",
+            "uw referentie",
+        ),
         "es": ("numero de pedido", "n° de pedido", "su pedido", "pedido", "orden de compra"),
         "it": ("numero ordine", "ordine n", "vostro ordine", "ordine d'acquisto"),
     },
     "vendor_tax_id": {
-        "en": ("vat registration number", "vat reg no", "vat number", "vat no", "vat id", "vat reg",
-               "tax id", "tax number", "vat", "gstin", "abn"),
-        "de": ("umsatzsteuer-identifikationsnummer", "ust-identnummer", "ust-idnr", "ust-id-nr",
-               "ust-id", "ustid", "ust id", "ust.-id", "steuernummer", "steuer-nr", "st.-nr"),
+        "en": (
+            "vat registration number",
+            "vat reg no",
+            "vat number",
+            "vat no",
+            "vat id",
+            "vat reg",
+            "tax id",
+            "tax number",
+            "vat",
+            "gstin",
+            "abn",
+        ),
+        "de": (
+            "umsatzsteuer-identifikationsnummer",
+            "ust-identnummer",
+            "ust-idnr",
+            "ust-id-nr",
+            "ust-id",
+            "ustid",
+            "ust id",
+            "ust.-id",
+            "steuernummer",
+            "steuer-nr",
+            "st.-nr",
+        ),
         "fr": ("tva intracommunautaire", "n° de tva", "numero de tva", "n° tva", "tva"),
         "nl": ("btw-nummer", "btw nummer", "btw-nr", "btw nr", "btw-id", "btw"),
         "es": ("nif", "cif", "n.i.f", "c.i.f", "numero de iva"),
         "it": ("partita iva", "p.iva", "p. iva", "p iva", "codice fiscale"),
     },
     "vendor_iban": {lang: ("iban",) for lang in LANGUAGES},
-    "vendor_bic": {lang: ("bic", "swift", "swift/bic", "bic/swift", "swift code") for lang in LANGUAGES},
+    "vendor_bic": {
+        lang: ("bic", "swift", "swift/bic", "bic/swift", "swift code") for lang in LANGUAGES
+    },
     "payment_terms": {
         "en": ("payment terms", "terms of payment", "terms"),
         "de": ("zahlungsbedingungen", "zahlungsbedingung", "zahlungsziel"),
@@ -635,48 +1119,171 @@ LABELS: dict[str, dict[str, tuple[str, ...]]] = {
 
 # Labels that look like a total but never are the amount owed.
 NOT_TOTAL_LABELS: tuple[str, ...] = (
-    "subtotal", "sub-total", "sub total", "zwischensumme", "sous-total", "sous total", "subtotaal",
-    "subtotale", "previous balance", "balance forward", "opening balance", "vorheriger saldo",
-    "alter saldo", "saldo vortrag", "solde precedent", "vorig saldo", "saldo anterior",
-    "saldo precedente", "amount paid", "total paid", "paid", "payment received", "payments",
-    "bezahlt", "gezahlt", "erhaltene anzahlung", "anzahlung", "deja regle", "deja paye", "acompte",
-    "betaald", "reeds betaald", "pagado", "pagato", "deposit", "total net", "net total", "netto",
-    "total ht", "montant ht", "total excl", "exclusief", "excl btw", "ohne mwst", "base imponible",
-    "imponibile", "ohne ust", "ohne mwst", "zuschlage", "abschlage", "total tax", "total vat", "total tva", "totaal btw", "total iva", "totale iva",
-    "summe mwst", "tax total", "untaxed", "hors taxes",
+    "subtotal",
+    "sub-total",
+    "sub total",
+    "zwischensumme",
+    "sous-total",
+    "sous total",
+    "subtotaal",
+    "subtotale",
+    "previous balance",
+    "balance forward",
+    "opening balance",
+    "vorheriger saldo",
+    "alter saldo",
+    "saldo vortrag",
+    "solde precedent",
+    "vorig saldo",
+    "saldo anterior",
+    "saldo precedente",
+    "amount paid",
+    "total paid",
+    "paid",
+    "payment received",
+    "payments",
+    "bezahlt",
+    "gezahlt",
+    "erhaltene anzahlung",
+    "anzahlung",
+    "deja regle",
+    "deja paye",
+    "acompte",
+    "betaald",
+    "reeds betaald",
+    "pagado",
+    "pagato",
+    "deposit",
+    "total net",
+    "net total",
+    "netto",
+    "total ht",
+    "montant ht",
+    "total excl",
+    "exclusief",
+    "excl btw",
+    "ohne mwst",
+    "base imponible",
+    "imponibile",
+    "ohne ust",
+    "ohne mwst",
+    "zuschlage",
+    "abschlage",
+    "total tax",
+    "total vat",
+    "total tva",
+    "totaal btw",
+    "total iva",
+    "totale iva",
+    "summe mwst",
+    "tax total",
+    "untaxed",
+    "hors taxes",
 )
 
 # Markers of the buyer's block ("bill to") or the buyer's own identifiers ("your VAT number").
 BUYER_MARKERS: tuple[str, ...] = (
-    "bill to", "billed to", "billing address", "invoice to", "invoiced to", "sold to", "ship to",
-    "shipping address", "deliver to", "delivery address", "customer", "client", "buyer",
-    "your vat", "customer vat", "recipient",
-    "rechnungsempfanger", "rechnungsadresse", "lieferadresse", "leistungsempfanger", "kunde",
-    "ihre ust", "ihre umsatzsteuer", "empfanger",
-    "facture a", "facturer a", "adresse de facturation", "adresse de livraison", "destinataire",
-    "votre tva", "votre n° tva", "votre numero de tva", "abonne",
-    "factuuradres", "afleveradres", "leveradres", "klant", "uw btw", "btw klant", "debiteur",
-    "facturar a", "cliente", "destinatario", "direccion de facturacion", "su nif",
-    "fatturare a", "intestatario", "vostra partita iva",
+    "bill to",
+    "billed to",
+    "billing address",
+    "invoice to",
+    "invoiced to",
+    "sold to",
+    "ship to",
+    "shipping address",
+    "deliver to",
+    "delivery address",
+    "customer",
+    "client",
+    "buyer",
+    "your vat",
+    "customer vat",
+    "recipient",
+    "rechnungsempfanger",
+    "rechnungsadresse",
+    "lieferadresse",
+    "leistungsempfanger",
+    "kunde",
+    "ihre ust",
+    "ihre umsatzsteuer",
+    "empfanger",
+    "facture a",
+    "facturer a",
+    "adresse de facturation",
+    "adresse de livraison",
+    "destinataire",
+    "votre tva",
+    "votre n° tva",
+    "votre numero de tva",
+    "abonne",
+    "factuuradres",
+    "afleveradres",
+    "leveradres",
+    "klant",
+    "uw btw",
+    "btw klant",
+    "debiteur",
+    "facturar a",
+    "cliente",
+    "destinatario",
+    "direccion de facturacion",
+    "su nif",
+    "fatturare a",
+    "intestatario",
+    "vostra partita iva",
 )
 
 # Markers of the payment section, where an IBAN is the vendor's.
 PAYMENT_MARKERS: tuple[str, ...] = (
-    "bank details", "bank account", "payment details", "remit to", "please transfer", "pay to",
-    "bankverbindung", "bankdaten", "zahlungsempfanger", "uberweisung", "coordonnees bancaires",
-    "rib", "bankgegevens", "rekeningnummer", "datos bancarios", "coordinate bancarie",
+    "bank details",
+    "bank account",
+    "payment details",
+    "remit to",
+    "please transfer",
+    "pay to",
+    "bankverbindung",
+    "bankdaten",
+    "zahlungsempfanger",
+    "uberweisung",
+    "coordonnees bancaires",
+    "rib",
+    "bankgegevens",
+    "rekeningnummer",
+    "datos bancarios",
+    "coordinate bancarie",
 )
 
 # Words that say the IBAN is the one the vendor will debit (the buyer's), not the payee's.
 DEBIT_MARKERS: tuple[str, ...] = (
-    "direct debit", "will be debited", "lastschrift", "abgebucht", "eingezogen", "prelevement",
-    "preleve", "incasso", "domiciliering", "domiciliacion", "adeudo", "addebito", "your account",
-    "ihr konto", "votre compte", "uw rekening",
+    "direct debit",
+    "will be debited",
+    "lastschrift",
+    "abgebucht",
+    "eingezogen",
+    "prelevement",
+    "preleve",
+    "incasso",
+    "domiciliering",
+    "domiciliacion",
+    "adeudo",
+    "addebito",
+    "your account",
+    "ihr konto",
+    "votre compte",
+    "uw rekening",
 )
 
 CREDIT_NOTE_WORDS: tuple[str, ...] = (
-    "credit note", "credit memo", "gutschrift", "avoir", "note de credit", "creditnota",
-    "creditfactuur", "nota de credito", "factura rectificativa", "nota di credito",
+    "credit note",
+    "credit memo",
+    "gutschrift",
+    "avoir",
+    "note de credit",
+    "creditnota",
+    "creditfactuur",
+    "nota de credito",
+    "factura rectificativa",
+    "nota di credito",
 )
 
 
@@ -717,11 +1324,45 @@ class LabelMatch:
         return 0.65 if generic else max(0.8, 1.0 - 0.02 * self.rank)
 
 
-_GENERIC = frozenset({"date", "datum", "data", "fecha", "total", "totale", "totaal", "gesamt", "summe",
-                      "invoice", "rechnung", "facture", "factuur", "factura", "fattura", "net",
-                      "netto", "brutto", "tax", "vat", "steuer", "terms"})
+_GENERIC = frozenset(
+    {
+        "date",
+        "datum",
+        "data",
+        "fecha",
+        "total",
+        "totale",
+        "totaal",
+        "gesamt",
+        "summe",
+        "invoice",
+        "rechnung",
+        "facture",
+        "factuur",
+        "factura",
+        "fattura",
+        "net",
+        "netto",
+        "brutto",
+        "tax",
+        "vat",
+        "steuer",
+        "terms",
+    }
+)
 
 _COMPILED: dict[str, list[tuple[str, str, int, re.Pattern[str]]]] = {}
+_ANY_LABEL: dict[str, re.Pattern[str]] = {}
+
+
+@cache
+def _phrase_pattern(phrase: str) -> re.Pattern[str]:
+    return re.compile(_label_regex(phrase))
+
+
+@cache
+def _any_phrase(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{_label_regex(p)})" for p in phrases))
 
 
 def _compiled(field: str) -> list[tuple[str, str, int, re.Pattern[str]]]:
@@ -733,6 +1374,7 @@ def _compiled(field: str) -> list[tuple[str, str, int, re.Pattern[str]]]:
         # Longest phrases first so "invoice date" wins over "date" at the same position.
         entries.sort(key=lambda entry: -len(entry[1]))
         _COMPILED[field] = entries
+        _ANY_LABEL[field] = re.compile("|".join(f"(?:{e[3].pattern})" for e in entries))
     return _COMPILED[field]
 
 
@@ -745,8 +1387,11 @@ def find_labels(text: str, field: str, language: str | None = None) -> list[Labe
     folded = fold(text)
     if len(folded) != len(text):
         folded = "".join(fold(ch)[:1] or " " for ch in text)
+    entries = _compiled(field)
+    if not _ANY_LABEL[field].search(folded):
+        return []
     matches: list[LabelMatch] = []
-    for lang, phrase, rank, pattern in _compiled(field):
+    for lang, phrase, rank, pattern in entries:
         for match in pattern.finditer(folded):
             start, end = match.span()
             if any(not (end <= m.start or start >= m.end) for m in matches):
@@ -759,19 +1404,85 @@ def find_labels(text: str, field: str, language: str | None = None) -> list[Labe
 def contains_any(text: str, phrases: tuple[str, ...]) -> str | None:
     """The first of ``phrases`` found in ``text`` at word boundaries, else None."""
     folded = fold(text)
+    if not _any_phrase(tuple(phrases)).search(folded):
+        return None
     for phrase in phrases:
-        if re.search(_label_regex(phrase), folded):
+        if _phrase_pattern(phrase).search(folded):
             return phrase
     return None
 
 
 # --- Identifiers ---------------------------------------------------------------------------
 
-IBAN_PATTERN = re.compile(r"\b([A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?)\b")
+# Printed groups are usually of four, but French RIB-style grouping ("FR76 10107 00245 ...")
+# exists; the caller shortens a match group by group until the checksum holds.
+IBAN_PATTERN = re.compile(r"\b([A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{1,5}){2,9})\b")
 VAT_PATTERN = re.compile(
     r"\b((?:AT\s?U|BE\s?0?|BG|CY|CZ|DE|DK|EE|EL|ES|FI|FR|GB|HR|HU|IE|IT|LT|LU|LV|MT|NL|PL|PT|RO|SE|"
     r"SI|SK|CHE|XI)[\s.\-]?[0-9A-Z][0-9A-Z\s.\-]{6,16}[0-9A-Z])\b"
 )
+# OCR reads of an IBAN: letters and digits that Tesseract confuses are allowed anywhere.
+OCR_IBAN_PATTERN = re.compile(r"\b([A-Z5801]{2}[0-9OSIlBZG]{2}(?:[ ]?[A-Za-z0-9]{1,5}){2,9})\b")
+_TO_DIGIT = str.maketrans(
+    {
+        "O": "0",
+        "o": "0",
+        "D": "0",
+        "S": "5",
+        "s": "5",
+        "I": "1",
+        "l": "1",
+        "i": "1",
+        "B": "8",
+        "Z": "2",
+        "z": "2",
+        "G": "6",
+    }
+)
+_TO_LETTER = str.maketrans({"0": "O", "5": "S", "1": "I", "8": "B", "2": "Z", "6": "G"})
+_CONFUSABLE = {
+    "O": "0",
+    "0": "O",
+    "S": "5",
+    "5": "S",
+    "I": "1",
+    "1": "I",
+    "B": "8",
+    "8": "B",
+    "Z": "2",
+    "2": "Z",
+    "G": "6",
+    "6": "G",
+}
+
+
+def repair_ocr_iban(raw: str) -> str | None:
+    """The one valid IBAN within a character confusion of an OCR read, else None.
+
+    Country letters and check digits are mapped by position; then every single confusable
+    swap in the rest is tried. Two or more valid variants mean the read is ambiguous: None.
+    """
+    compact = re.sub(r"\s", "", raw)
+    if len(compact) < 15:
+        return None
+    fixed = (
+        compact[:2].translate(_TO_LETTER).upper()
+        + compact[2:4].translate(_TO_DIGIT)
+        + compact[4:].upper()
+    )
+    valid = normalize_iban(fixed)
+    if valid:
+        return valid
+    found = set()
+    for index in range(4, len(fixed)):
+        swap = _CONFUSABLE.get(fixed[index])
+        if swap:
+            candidate = normalize_iban(fixed[:index] + swap + fixed[index + 1 :])
+            if candidate:
+                found.add(candidate)
+    return found.pop() if len(found) == 1 else None
+
+
 BIC_PATTERN = re.compile(r"\b([A-Z]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?)\b")
 
 

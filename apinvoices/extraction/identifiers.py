@@ -26,9 +26,47 @@ _SEPARATORS = re.compile(r"[\s.\-_]+")
 
 # Countries whose VAT number python-stdnum validates outside the EU VIES set. Greece prints
 # "EL" in VAT numbers but "GR" elsewhere; stdnum handles "EL" through eu.vat.
-_NON_EU_VAT = ("gb", "no", "ch", "is", "au", "nz", "za", "tr", "rs", "ru", "by", "ua", "mx",
-               "br", "ar", "cl", "co", "ec", "pe", "uy", "ve", "il", "in", "jp", "kr", "cn",
-               "sg", "my", "th", "id", "ph", "tw", "ca", "al", "ad", "md", "me", "mk", "sm")
+_NON_EU_VAT = (
+    "gb",
+    "no",
+    "ch",
+    "is",
+    "au",
+    "nz",
+    "za",
+    "tr",
+    "rs",
+    "ru",
+    "by",
+    "ua",
+    "mx",
+    "br",
+    "ar",
+    "cl",
+    "co",
+    "ec",
+    "pe",
+    "uy",
+    "ve",
+    "il",
+    "in",
+    "jp",
+    "kr",
+    "cn",
+    "sg",
+    "my",
+    "th",
+    "id",
+    "ph",
+    "tw",
+    "ca",
+    "al",
+    "ad",
+    "md",
+    "me",
+    "mk",
+    "sm",
+)
 
 
 def _strip_label(raw: str) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 import statistics
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 
 from apinvoices.extraction import fields as F
@@ -89,11 +88,20 @@ class Line:
                 pieces.append(word)
                 continue
             per_char = (word.x1 - word.x0) / max(len(word.text), 1)
-            text = word.text[lo - s: hi - s]
+            text = word.text[lo - s : hi - s]
             if not text.strip():
                 continue
-            pieces.append(Word(text, word.x0 + per_char * (lo - s), word.top,
-                               word.x0 + per_char * (hi - s), word.bottom, word.page, word.conf))
+            pieces.append(
+                Word(
+                    text,
+                    word.x0 + per_char * (lo - s),
+                    word.top,
+                    word.x0 + per_char * (hi - s),
+                    word.bottom,
+                    word.page,
+                    word.conf,
+                )
+            )
         return Line(self.page, pieces) if pieces else None
 
     def words_in(self, start: int, end: int) -> list[Word]:
@@ -140,24 +148,55 @@ def group_lines(words: list[Word]) -> list[Line]:
             top, bottom = bands[index]
             overlap = min(bottom, word.bottom) - max(top, word.top)
             if overlap >= 0.5 * min(bottom - top, word.height):
-                # The band stays that of the line's first word: a tall heading must not pull
-                # the next text line into its own.
+                # Against words of similar size only: a tall heading must not pull two text
+                # lines beside it into one.
+                similar = [w for w in lines[index] if 0.7 <= w.height / word.height <= 1.43]
+                if similar and all(
+                    min(w.bottom, word.bottom) - max(w.top, word.top) < 0.5 * word.height
+                    for w in similar
+                ):
+                    continue
                 lines[index].append(word)
                 placed = True
                 break
         if not placed:
             lines.append([word])
             bands.append((word.top, word.bottom))
-    result = [Line(words[0].page, group) for group in lines]
+    result = [Line(words[0].page, _merge_touching(group)) for group in lines]
     result.sort(key=lambda line: (line.top, line.x0))
     return result
+
+
+def _merge_touching(words: list[Word]) -> list[Word]:
+    """Join pieces of one word that a PDF drew separately ("F" + "actuurnummer:"): a real
+    space is at least ~0.2 of the font height wide, these gaps are almost nil."""
+    merged: list[Word] = []
+    for word in sorted(words, key=lambda w: w.x0):
+        prev = merged[-1] if merged else None
+        if prev is not None and 0 <= word.x0 - prev.x1 < 0.08 * min(prev.height, word.height):
+            merged[-1] = Word(
+                prev.text + word.text,
+                prev.x0,
+                min(prev.top, word.top),
+                word.x1,
+                max(prev.bottom, word.bottom),
+                prev.page,
+                min(prev.conf, word.conf),
+            )
+        else:
+            merged.append(word)
+    return merged
 
 
 def bbox_of(words: list[Word]) -> BBox | None:
     if not words:
         return None
-    return BBox(min(w.x0 for w in words), min(w.top for w in words),
-                max(w.x1 for w in words), max(w.bottom for w in words))
+    return BBox(
+        min(w.x0 for w in words),
+        min(w.top for w in words),
+        max(w.x1 for w in words),
+        max(w.bottom for w in words),
+    )
 
 
 # --- Candidates ----------------------------------------------------------------------------
@@ -197,7 +236,9 @@ _VALUE_FILLER = re.compile(
 )
 
 
-def amounts_in(line: Line, start: int, decimal_hint: str | None) -> list[tuple[Decimal, list[Word], bool]]:
+def amounts_in(
+    line: Line, start: int, decimal_hint: str | None
+) -> list[tuple[Decimal, list[Word], bool]]:
     """Money amounts in ``line`` after char ``start``: (value, words, has_decimals)."""
     found = []
     date_spans = [(d.start, d.end) for d in F.find_dates(line.text)]
@@ -227,15 +268,17 @@ def _below(page: Page, line: Line, words: list[Word], max_lines: int = 2) -> lis
     """Segments directly under ``words`` (horizontally overlapping) on the next lines."""
     x0 = min(w.x0 for w in words) - 4
     x1 = max(w.x1 for w in words) + 4
-    index = page.lines.index(line)
+    index = _line_index(page, line)
     result = []
-    for nxt in page.lines[index + 1: index + 1 + max_lines * 2]:
-        if nxt.top - line.bottom > 3.5 * line.height * (len(result) + 1):
+    for nxt in page.lines[index + 1 : index + 1 + max_lines * 2]:
+        # The value sits right under its header: a gap of more than ~1.5 lines of the value's
+        # size means the text below belongs to something else (a big title's "factuur").
+        if nxt.top - line.bottom > 1.6 * min(line.height, nxt.height) * (len(result) + 1):
             break
-        for segment in nxt.segments():
-            if segment.x1 >= x0 and segment.x0 <= x1:
-                result.append(segment)
-                break
+        under = [segment for segment in nxt.segments() if segment.x1 >= x0 and segment.x0 <= x1]
+        if not under:
+            continue
+        result.append(under[0])
         if len(result) >= max_lines:
             break
     return result
@@ -249,15 +292,71 @@ _LEGAL_FORMS = re.compile(
     r"S\.p\.A\.?|S\.r\.l\.?|Pvt))(?![\w])"
 )
 _HEADER_WORDS = {
-    "description": ("description", "beschreibung", "bezeichnung", "artikel", "omschrijving",
-                    "designation", "libelle", "descripcion", "descrizione", "concepto", "item",
-                    "product", "produkt", "article", "leistung", "title"),
-    "quantity": ("quantity", "qty", "menge", "anzahl", "aantal", "quantite", "qte", "cantidad",
-                 "quantita", "qta", "hoeveelheid", "nombre", "units", "stuks"),
-    "unit_price": ("unit price", "price", "preis", "einzelpreis", "prix unitaire", "p.u.", "prix",
-                   "prijs", "precio", "prezzo", "rate", "vk-preis", "stuckpreis", "prijs per stuk"),
-    "amount": ("amount", "line total", "total", "betrag", "gesamtpreis", "gesamt", "montant",
-               "bedrag", "importe", "importo", "zeilenbetrag", "totaal", "prijs incl"),
+    "description": (
+        "description",
+        "beschreibung",
+        "bezeichnung",
+        "artikel",
+        "omschrijving",
+        "designation",
+        "libelle",
+        "descripcion",
+        "descrizione",
+        "concepto",
+        "item",
+        "product",
+        "produkt",
+        "article",
+        "leistung",
+        "title",
+    ),
+    "quantity": (
+        "quantity",
+        "qty",
+        "menge",
+        "anzahl",
+        "aantal",
+        "quantite",
+        "qte",
+        "cantidad",
+        "quantita",
+        "qta",
+        "hoeveelheid",
+        "nombre",
+        "units",
+        "stuks",
+    ),
+    "unit_price": (
+        "unit price",
+        "price",
+        "preis",
+        "einzelpreis",
+        "prix unitaire",
+        "p.u.",
+        "prix",
+        "prijs",
+        "precio",
+        "prezzo",
+        "rate",
+        "vk-preis",
+        "stuckpreis",
+        "prijs per stuk",
+    ),
+    "amount": (
+        "amount",
+        "line total",
+        "total",
+        "betrag",
+        "gesamtpreis",
+        "gesamt",
+        "montant",
+        "bedrag",
+        "importe",
+        "importo",
+        "zeilenbetrag",
+        "totaal",
+        "prijs incl",
+    ),
 }
 _AMOUNT_FIELDS = ("total_amount", "net_amount", "tax_amount")
 _ID_FIELDS = ("invoice_number", "po_number")
@@ -271,6 +370,7 @@ class _Context:
     decimal_hint: str | None
     date_order: str | None
     buyer_boxes: list[tuple[int, BBox]]
+    ocr: bool = False
 
 
 def extract_invoice(pages: list[Page], *, source: Source, kind: str) -> ExtractedInvoice:
@@ -287,7 +387,9 @@ def extract_invoice(pages: list[Page], *, source: Source, kind: str) -> Extracte
     date_order = F.infer_date_order(text)
     if date_order is None and language == "en" and currency and currency[0] == "USD":
         date_order = F.MDY
-    ctx = _Context(pages, language, decimal_hint, date_order, _buyer_boxes(pages))
+    ctx = _Context(
+        pages, language, decimal_hint, date_order, _buyer_boxes(pages), ocr=source == "ocr"
+    )
     candidates = _label_candidates(ctx)
     candidates += _table_total_candidates(ctx)
 
@@ -301,9 +403,12 @@ def extract_invoice(pages: list[Page], *, source: Source, kind: str) -> Extracte
         fallback = _issue_date_fallback(ctx)
         if fallback:
             chosen["issue_date"] = fallback
-    if "due_date" in chosen and "issue_date" in chosen:
-        if chosen["due_date"].value < chosen["issue_date"].value:  # type: ignore[operator]
-            chosen["due_date"].score *= 0.6
+    if (
+        "due_date" in chosen
+        and "issue_date" in chosen
+        and chosen["due_date"].value < chosen["issue_date"].value  # type: ignore[operator]
+    ):
+        chosen["due_date"].score *= 0.6
     chosen.update(_choose_amounts(candidates))
     terms = _payment_terms(ctx, chosen.get("payment_terms"))
     if terms is not None:
@@ -312,11 +417,19 @@ def extract_invoice(pages: list[Page], *, source: Source, kind: str) -> Extracte
             parsed = F.parse_payment_terms(str(terms.value))
             if parsed is not None:
                 chosen["due_date"] = Candidate(
-                    "due_date", parsed.due_date(chosen["issue_date"].value),  # type: ignore[arg-type]
-                    min(terms.score, chosen["issue_date"].score) * 0.85, terms.words,
-                    label=terms.label, page=terms.page, top=terms.top)
-    for name, picker in (("vendor_iban", _vendor_iban), ("vendor_tax_id", _vendor_tax_id),
-                         ("vendor_name", _vendor_name)):
+                    "due_date",
+                    parsed.due_date(chosen["issue_date"].value),  # type: ignore[arg-type]
+                    min(terms.score, chosen["issue_date"].score) * 0.85,
+                    terms.words,
+                    label=terms.label,
+                    page=terms.page,
+                    top=terms.top,
+                )
+    for name, picker in (
+        ("vendor_iban", _vendor_iban),
+        ("vendor_tax_id", _vendor_tax_id),
+        ("vendor_name", _vendor_name),
+    ):
         best = picker(ctx)
         if best:
             chosen[name] = best
@@ -376,7 +489,9 @@ def _all_label_matches(line: Line, language: str | None) -> list[F.LabelMatch]:
         if opened >= 0 and line.text.find(")", opened) >= match.end:
             continue  # "(excl. USt.)" qualifies another label; it is not one itself
         swallowed = any(
-            other.field != match.field and other.start <= match.start and other.end >= match.end
+            other.field != match.field
+            and other.start <= match.start
+            and other.end >= match.end
             and (other.end - other.start) > (match.end - match.start)
             for other in matches
         )
@@ -396,24 +511,44 @@ def _label_candidates(ctx: _Context) -> list[Candidate]:
             matches.sort(key=lambda m: m.start)
             for i, match in enumerate(matches):
                 # Generic words ("invoice", "date") inside a phrase do not end the value.
-                next_label_start = next((m.start for m in matches[i + 1:]
-                                         if m.field != match.field and m.start >= match.end
-                                         and m.strength >= 0.8), len(line.text))
+                next_label_start = next(
+                    (
+                        m.start
+                        for m in matches[i + 1 :]
+                        if m.start >= match.end and m.strength >= 0.8
+                    ),
+                    len(line.text),
+                )
                 label_words = line.words_in(match.start, match.end)
-                label_text = line.text[match.start:match.end]
+                label_text = line.text[match.start : match.end]
                 strength = match.strength
                 if ctx.language and match.language != ctx.language:
                     strength *= 0.95
                 bottomness = (line_index + 1) / max(n_lines, 1)
-                base = dict(label=label_text, phrase=match.phrase, page=page.number, top=line.top)
+                base = {
+                    "label": label_text,
+                    "phrase": match.phrase,
+                    "page": page.number,
+                    "top": line.top,
+                }
                 name = match.field
                 start = _rest_after(line, match.end)
                 # The value belongs to this label only up to where the next label starts.
                 same_line = line.slice(start, next_label_start)
                 below = _below(page, line, label_words)
                 if name in _AMOUNT_FIELDS:
-                    result += _amount_candidates(ctx, name, match, line, start, next_label_start,
-                                                 below, strength, bottomness, base)
+                    result += _amount_candidates(
+                        ctx,
+                        name,
+                        match,
+                        line,
+                        start,
+                        next_label_start,
+                        below,
+                        strength,
+                        bottomness,
+                        base,
+                    )
                 elif name in _DATE_FIELDS:
                     result += _date_candidates(ctx, name, same_line, below, strength, base)
                     if name == "issue_date" or match.field != "invoice_number":
@@ -425,11 +560,19 @@ def _label_candidates(ctx: _Context) -> list[Candidate]:
                         dates = F.find_dates(same_line.text, ctx.language, ctx.date_order)
                         if dates:
                             d = dates[0]
-                            result.append(Candidate("issue_date", d.value, 0.72 * strength,
-                                                    same_line.words_in(d.start, d.end), **base))
+                            result.append(
+                                Candidate(
+                                    "issue_date",
+                                    d.value,
+                                    0.72 * strength,
+                                    same_line.words_in(d.start, d.end),
+                                    **base,
+                                )
+                            )
                 elif name == "payment_terms" and same_line is not None:
-                    result.append(Candidate(name, same_line.text, 0.7 * strength, same_line.words,
-                                            **base))
+                    result.append(
+                        Candidate(name, same_line.text, 0.7 * strength, same_line.words, **base)
+                    )
     return result
 
 
@@ -437,7 +580,7 @@ def _amount_candidates(ctx, name, match, line, start, stop, below, strength, bot
     result = []
     label_text = line.text[: match.end]
     if name == "total_amount":
-        excluded = F.contains_any(line.text[max(0, match.start - 25): stop], F.NOT_TOTAL_LABELS)
+        excluded = F.contains_any(line.text[max(0, match.start - 25) : stop], F.NOT_TOTAL_LABELS)
         if excluded:
             return result
     found = []
@@ -464,8 +607,10 @@ def _amount_candidates(ctx, name, match, line, start, stop, below, strength, bot
     score = 0.82 * strength * position * (1.0 if has_decimals else 0.85)
     if name == "total_amount":
         score *= 0.9 + 0.1 * bottomness
-    if name == "tax_amount" and F.contains_any(label_text, ("vat id", "vat no", "vat number", "btw nr",
-                                                            "btw-nummer", "tva intracommunautaire")):
+    if name == "tax_amount" and F.contains_any(
+        label_text,
+        ("vat id", "vat no", "vat number", "btw nr", "btw-nummer", "tva intracommunautaire"),
+    ):
         return result
     result.append(Candidate(name, value, score, words, **base))
     return result
@@ -484,7 +629,9 @@ def _date_candidates(ctx, name, same_line, below, strength, base):
         d = dates[0]
         if d.start > 25 and position == 1.0:
             continue  # a date far along the line belongs to something else
-        score = 0.85 * strength * position * (0.85 if d.ambiguous and ctx.date_order is None else 1.0)
+        score = (
+            0.85 * strength * position * (0.85 if d.ambiguous and ctx.date_order is None else 1.0)
+        )
         result.append(Candidate(name, d.value, score, segment.words_in(d.start, d.end), **base))
         break
     return result
@@ -520,8 +667,11 @@ def _id_candidates(ctx, name, match, same_line, below, strength, base):
         score = 0.85 * strength * position
         if generic:
             score *= 0.85
-        result.append(Candidate(name, token, score,
-                                segment.words_in(token_match.start(), token_match.end()), **base))
+        result.append(
+            Candidate(
+                name, token, score, segment.words_in(token_match.start(), token_match.end()), **base
+            )
+        )
         break
     return result
 
@@ -543,7 +693,7 @@ def _table_total_candidates(ctx: _Context) -> list[Candidate]:
                 continue
             for value, words, has_decimals in amounts:
                 cx0, cx1 = words[0].x0, words[-1].x1
-                for header in reversed(page.lines[max(0, index - 12): index]):
+                for header in reversed(page.lines[max(0, index - 12) : index]):
                     hits = []
                     for name in _AMOUNT_FIELDS:
                         for m in F.find_labels(header.text, name, ctx.language):
@@ -554,18 +704,28 @@ def _table_total_candidates(ctx: _Context) -> list[Candidate]:
                         # "Montant TVA" matches both total ("montant") and tax ("tva"):
                         # the longest phrase decides.
                         name, m = max(hits, key=lambda h: len(h[1].phrase))
-                        result.append(Candidate(
-                            name, value, 0.8 * (1.0 if has_decimals else 0.85), words,
-                            label=header.text[m.start:m.end], phrase=m.phrase,
-                            page=page.number, top=line.top))
+                        result.append(
+                            Candidate(
+                                name,
+                                value,
+                                0.8 * (1.0 if has_decimals else 0.85),
+                                words,
+                                label=header.text[m.start : m.end],
+                                phrase=m.phrase,
+                                page=page.number,
+                                top=line.top,
+                            )
+                        )
                         break
     return result
 
 
 def _choose_amounts(candidates: list[Candidate]) -> dict[str, Candidate]:
     """Total, net and tax: the combination where net + tax = total wins and is trusted."""
-    by_field = {name: sorted((c for c in candidates if c.field == name),
-                             key=lambda c: -c.score)[:8] for name in _AMOUNT_FIELDS}
+    by_field = {
+        name: sorted((c for c in candidates if c.field == name), key=lambda c: -c.score)[:8]
+        for name in _AMOUNT_FIELDS
+    }
     totals, nets, taxes = by_field["total_amount"], by_field["net_amount"], by_field["tax_amount"]
     best_combo, best_score = None, 0.0
     for total in totals:
@@ -620,8 +780,14 @@ def _issue_date_fallback(ctx: _Context) -> Candidate | None:
         if line.top > page.height / 3:
             break
         for d in F.find_dates(line.text, ctx.language, ctx.date_order):
-            return Candidate("issue_date", d.value, 0.45, line.words_in(d.start, d.end),
-                             page=page.number, top=line.top)
+            return Candidate(
+                "issue_date",
+                d.value,
+                0.45,
+                line.words_in(d.start, d.end),
+                page=page.number,
+                top=line.top,
+            )
     return None
 
 
@@ -632,8 +798,9 @@ def _payment_terms(ctx: _Context, labelled: Candidate | None) -> Candidate | Non
     for page in ctx.pages:
         for line in page.lines:
             if F.parse_payment_terms(line.text):
-                return Candidate("payment_terms", line.text, 0.65, line.words, page=page.number,
-                                 top=line.top)
+                return Candidate(
+                    "payment_terms", line.text, 0.65, line.words, page=page.number, top=line.top
+                )
     return labelled
 
 
@@ -654,7 +821,7 @@ def _buyer_boxes(pages: list[Page]) -> list[tuple[int, BBox]]:
                 x0, x1 = segment.x0 - 12, segment.x1
                 bottom = last = segment.bottom
                 taken = 0
-                for nxt in page.lines[index + 1:]:
+                for nxt in page.lines[index + 1 :]:
                     if nxt.top - last > 2.6 * line.height or taken >= 8:
                         break
                     block = [s for s in nxt.segments() if abs(s.x0 - segment.x0) <= 24]
@@ -672,13 +839,21 @@ def _in_buyer_box(ctx: _Context, page: int, words: list[Word]) -> bool:
     if box is None:
         return False
     cx, cy = (box.x0 + box.x1) / 2, (box.top + box.bottom) / 2
-    return any(p == page and b.x0 <= cx <= b.x1 and b.top <= cy <= b.bottom
-               for p, b in ctx.buyer_boxes)
+    return any(
+        p == page and b.x0 <= cx <= b.x1 and b.top <= cy <= b.bottom for p, b in ctx.buyer_boxes
+    )
+
+
+def _line_index(page: Page, line: Line) -> int:
+    cache = page.__dict__.setdefault("_index", {})
+    if not cache:
+        cache.update({id(item): i for i, item in enumerate(page.lines)})
+    return cache[id(line)]
 
 
 def _context_before(page: Page, line: Line, start: int, lines_above: int = 2) -> str:
-    index = page.lines.index(line)
-    above = " ".join(l.text for l in page.lines[max(0, index - lines_above): index])
+    index = _line_index(page, line)
+    above = " ".join(l.text for l in page.lines[max(0, index - lines_above) : index])
     return above + " " + line.text[:start]
 
 
@@ -700,16 +875,30 @@ def _vendor_iban(ctx: _Context) -> Candidate | None:
                 words = line.words_in(match.start(1), end)
                 if _in_buyer_box(ctx, page.number, words):
                     continue
-                before = F.fold(line.text[max(0, match.start() - 40): match.start()])
+                before = F.fold(line.text[max(0, match.start() - 40) : match.start()])
                 if F.contains_any(before, F.BUYER_MARKERS) or F.contains_any(
-                        _context_before(page, line, match.start(), 2), F.DEBIT_MARKERS):
+                    _context_before(page, line, match.start(), 2), F.DEBIT_MARKERS
+                ):
                     continue
                 score = 0.93
                 if F.contains_any(_context_before(page, line, match.start(), 4), F.PAYMENT_MARKERS):
                     score = 0.96
-                found.setdefault(iban, []).append(Candidate(
-                    "vendor_iban", iban, score, words, label="IBAN", page=page.number,
-                    top=line.top, checksum=True))
+                found.setdefault(iban, []).append(
+                    Candidate(
+                        "vendor_iban",
+                        iban,
+                        score,
+                        words,
+                        label="IBAN",
+                        page=page.number,
+                        top=line.top,
+                        checksum=True,
+                    )
+                )
+    if not found and ctx.ocr:
+        repaired = _ocr_repaired_iban(ctx)
+        if repaired:
+            return repaired
     if not found:
         return _unvalidated_iban(ctx)
     best_iban = max(found, key=lambda k: (max(c.score for c in found[k]), len(found[k])))
@@ -717,6 +906,35 @@ def _vendor_iban(ctx: _Context) -> Candidate | None:
     if len(found) > 1:
         best.score = 0.7  # two different payee accounts: a human must choose
     return best
+
+
+def _ocr_repaired_iban(ctx: _Context) -> Candidate | None:
+    """An IBAN whose OCR read fails its checksum but becomes valid by exactly one fix of
+    confusable characters (O/0, S/5, I/1, B/8): plausible, never certain."""
+    for page in ctx.pages:
+        for line in page.lines:
+            if not F.find_labels(line.text, "vendor_iban"):
+                continue
+            for match in F.OCR_IBAN_PATTERN.finditer(line.text):
+                groups = match.group(1).split(" ")
+                end = match.end(1)
+                while len("".join(groups)) >= 15:
+                    iban = F.repair_ocr_iban("".join(groups))
+                    if iban:
+                        words = line.words_in(match.start(1), end)
+                        if _in_buyer_box(ctx, page.number, words):
+                            break
+                        return Candidate(
+                            "vendor_iban",
+                            iban,
+                            0.75,
+                            words,
+                            label="IBAN",
+                            page=page.number,
+                            top=line.top,
+                        )
+                    end -= len(groups.pop()) + 1
+    return None
 
 
 def _unvalidated_iban(ctx: _Context) -> Candidate | None:
@@ -731,11 +949,18 @@ def _unvalidated_iban(ctx: _Context) -> Candidate | None:
                     continue
                 words = line.words_in(start, start + token.end(1))
                 if _in_buyer_box(ctx, page.number, words) or F.contains_any(
-                        _context_before(page, line, start, 2), F.DEBIT_MARKERS):
+                    _context_before(page, line, start, 2), F.DEBIT_MARKERS
+                ):
                     continue
-                return Candidate("vendor_iban", re.sub(r"\s", "", token.group(1)), 0.4, words,
-                                 label=line.text[match.start:match.end], page=page.number,
-                                 top=line.top)
+                return Candidate(
+                    "vendor_iban",
+                    re.sub(r"\s", "", token.group(1)),
+                    0.4,
+                    words,
+                    label=line.text[match.start : match.end],
+                    page=page.number,
+                    top=line.top,
+                )
     return None
 
 
@@ -743,14 +968,25 @@ def _vendor_tax_id(ctx: _Context) -> Candidate | None:
     found: dict[str, list[Candidate]] = {}
     for page in ctx.pages:
         for line in page.lines:
+            iban_spans = [
+                m.span(1)
+                for m in F.IBAN_PATTERN.finditer(line.text)
+                if len(re.sub(r"\s", "", m.group(1))) >= 15
+            ]
             for match in F.VAT_PATTERN.finditer(line.text):
                 raw = match.group(1)
+                if any(
+                    match.start(1) < e and match.end(1) > s for s, e in iban_spans
+                ) and F.contains_any(
+                    line.text[max(0, match.start() - 12) : match.start()], ("iban",)
+                ):
+                    continue  # the start of an IBAN ("FR76 1010 ...") is not a VAT ID
                 vat = None
                 end = match.end(1)
                 # The pattern may run into the next word ("DE123456789US"): shorten until the
                 # checksum holds.
                 while end - match.start(1) >= 8 and vat is None:
-                    vat = F.normalize_tax_id(line.text[match.start(1):end])
+                    vat = F.normalize_tax_id(line.text[match.start(1) : end])
                     if vat is None:
                         end -= 1
                 valid = vat is not None
@@ -759,14 +995,16 @@ def _vendor_tax_id(ctx: _Context) -> Candidate | None:
                     # the vendor's ID as printed, for validation to flag; low confidence.
                     end = match.end(1)
                     vat = re.sub(r"[\s.\-]", "", raw).upper()
-                    if not re.fullmatch(r"[A-Z]{2,3}[0-9A-Z]{8,12}", vat) or not re.search(r"\d{6}", vat):
+                    if not re.fullmatch(r"[A-Z]{2,3}[0-9A-Z]{8,12}", vat) or not re.search(
+                        r"\d{6}", vat
+                    ):
                         continue
                 if F.normalize_iban(raw.replace(" ", "")):
                     continue
                 words = line.words_in(match.start(1), end)
                 if _in_buyer_box(ctx, page.number, words):
                     continue
-                before = line.text[max(0, match.start() - 40): match.start()]
+                before = line.text[max(0, match.start() - 40) : match.start()]
                 if F.contains_any(before, F.BUYER_MARKERS):
                     continue
                 labelled = F.find_labels(before, "vendor_tax_id")
@@ -774,16 +1012,25 @@ def _vendor_tax_id(ctx: _Context) -> Candidate | None:
                     score = 0.93 if labelled else 0.8
                 else:
                     score = 0.6 if labelled else 0.4
-                found.setdefault(vat, []).append(Candidate(
-                    "vendor_tax_id", vat, score, words,
-                    label=before[labelled[-1].start:labelled[-1].end] if labelled else "",
-                    page=page.number, top=line.top, checksum=valid))
+                found.setdefault(vat, []).append(
+                    Candidate(
+                        "vendor_tax_id",
+                        vat,
+                        score,
+                        words,
+                        label=before[labelled[-1].start : labelled[-1].end] if labelled else "",
+                        page=page.number,
+                        top=line.top,
+                        checksum=valid,
+                    )
+                )
     if not found:
         return _unvalidated_tax_id(ctx)
     best_vat = max(found, key=lambda k: (max(c.score for c in found[k]), len(found[k])))
     best = max(found[best_vat], key=lambda c: c.score)
-    if len(found) > 1 and any(max(c.score for c in cands) >= 0.8 for key, cands in found.items()
-                              if key != best_vat):
+    if len(found) > 1 and any(
+        max(c.score for c in cands) >= 0.8 for key, cands in found.items() if key != best_vat
+    ):
         best.score = min(best.score, 0.7)  # two plausible vendor VAT IDs: a human must choose
     return best
 
@@ -797,7 +1044,7 @@ def _unvalidated_tax_id(ctx: _Context) -> Candidate | None:
                     continue
                 if F.contains_any(line.text[: match.start], F.BUYER_MARKERS):
                     continue
-                rest = line.text[_rest_after(line, match.end):]
+                rest = line.text[_rest_after(line, match.end) :]
                 token = re.match(r"([A-Z0-9][A-Z0-9 ./\-]{5,20}[A-Z0-9])", rest)
                 if not token or not re.search(r"\d{4}", token.group(1)):
                     continue
@@ -805,9 +1052,15 @@ def _unvalidated_tax_id(ctx: _Context) -> Candidate | None:
                 words = line.words_in(start, start + len(token.group(1)))
                 if _in_buyer_box(ctx, page.number, words):
                     continue
-                return Candidate("vendor_tax_id", re.sub(r"[\s.]", "", token.group(1)), 0.5, words,
-                                 label=line.text[match.start:match.end], page=page.number,
-                                 top=line.top)
+                return Candidate(
+                    "vendor_tax_id",
+                    re.sub(r"[\s.]", "", token.group(1)),
+                    0.5,
+                    words,
+                    label=line.text[match.start : match.end],
+                    page=page.number,
+                    top=line.top,
+                )
     return None
 
 
@@ -828,9 +1081,16 @@ def _vendor_bic(ctx: _Context, iban: Candidate | None) -> Candidate | None:
                 score = 0.8
                 if iban is not None and str(iban.value)[:2] == bic[4:6]:
                     score = 0.9
-                return Candidate("vendor_bic", bic, score, words,
-                                 label=line.text[match.start:match.end], page=page.number,
-                                 top=line.top, checksum=True)
+                return Candidate(
+                    "vendor_bic",
+                    bic,
+                    score,
+                    words,
+                    label=line.text[match.start : match.end],
+                    page=page.number,
+                    top=line.top,
+                    checksum=True,
+                )
     return None
 
 
@@ -852,8 +1112,16 @@ def _vendor_name(ctx: _Context) -> Candidate | None:
                 continue
             position = 1.0 - 0.3 * (line.top / max(page.height, 1.0))
             words = segment.words_in(segment.text.find(name), segment.text.find(name) + len(name))
-            options.append(Candidate("vendor_name", name, 0.6 * position, words or segment.words,
-                                     page=page.number, top=line.top))
+            options.append(
+                Candidate(
+                    "vendor_name",
+                    name,
+                    0.6 * position,
+                    words or segment.words,
+                    page=page.number,
+                    top=line.top,
+                )
+            )
     if options:
         counts: dict[str, int] = {}
         for cand in options:
@@ -870,8 +1138,14 @@ def _vendor_name(ctx: _Context) -> Candidate | None:
         if any(F.find_labels(segment.text, name) for name in ("invoice_number", "issue_date")):
             continue
         if re.search(r"[A-Za-z]{3}", segment.text):
-            return Candidate("vendor_name", segment.text.strip(), 0.3, segment.words,
-                             page=page.number, top=line.top)
+            return Candidate(
+                "vendor_name",
+                segment.text.strip(),
+                0.3,
+                segment.words,
+                page=page.number,
+                top=line.top,
+            )
     return None
 
 
@@ -893,8 +1167,15 @@ def _document_type(ctx: _Context) -> Candidate:
             break
         phrase = F.contains_any(line.text, F.CREDIT_NOTE_WORDS)
         if phrase:
-            return Candidate("document_type", "credit_note", 0.8, line.words, label=phrase,
-                             page=page.number, top=line.top)
+            return Candidate(
+                "document_type",
+                "credit_note",
+                0.8,
+                line.words,
+                label=phrase,
+                page=page.number,
+                top=line.top,
+            )
     return Candidate("document_type", "invoice", 0.6, [], page=page.number)
 
 
@@ -902,15 +1183,28 @@ def _document_type(ctx: _Context) -> Candidate:
 
 
 def _header_columns(line: Line) -> dict[str, tuple[float, float]]:
+    """Column name -> x-range, matching header words one by one (headers set close together
+    form one segment, "Prijs BTW Hoeveelheid"); two-word headers are tried first."""
     columns: dict[str, tuple[float, float]] = {}
-    for segment in line.segments():
-        folded = F.fold(segment.text)
-        for name, words in _HEADER_WORDS.items():
-            if name in columns:
+    words = line.words
+    index = 0
+    while index < len(words):
+        matched = False
+        for size in (2, 1):
+            group = words[index : index + size]
+            if len(group) < size:
                 continue
-            if any(re.search(r"(?<![a-z])" + re.escape(w) + r"(?![a-z])", folded) for w in words):
-                columns[name] = (segment.x0, segment.x1)
+            folded = F.fold(" ".join(w.text for w in group)).strip(":.")
+            for name, phrases in _HEADER_WORDS.items():
+                if name not in columns and folded in phrases:
+                    columns[name] = (group[0].x0, group[-1].x1)
+                    index += size
+                    matched = True
+                    break
+            if matched:
                 break
+        if not matched:
+            index += 1
     return columns
 
 
@@ -929,33 +1223,45 @@ def extract_line_items(pages: list[Page], decimal_hint: str | None) -> list[Extr
         if header_index is None:
             continue
         header = page.lines[header_index]
-        amount_x0, amount_x1 = columns["amount"]
+        amount_x0 = columns["amount"][0]
         last_bottom = header.bottom
-        for line in page.lines[header_index + 1:]:
+        for line in page.lines[header_index + 1 :]:
             if line.top - last_bottom > 6 * header.height:
                 break
-            if any(F.find_labels(line.text, n) for n in ("total_amount", "net_amount")) and \
-                    not line.words[0].x0 < columns["description"][1]:
-                break
-            if F.contains_any(line.text[:30], ("subtotal", "total", "summe", "totaal", "totale",
-                                               "zwischensumme", "sous-total")):
+            ends_table = False
+            for name in ("total_amount", "net_amount"):
+                for m in F.find_labels(line.text, name):
+                    label_words = line.words_in(m.start, m.end)
+                    if m.start == 0 or (
+                        label_words and label_words[0].x0 > columns["description"][1]
+                    ):
+                        ends_table = True
+            if ends_table:
                 break
             amounts = amounts_in(line, 0, decimal_hint)
             in_amount_col = [a for a in amounts if a[1][-1].x1 >= amount_x0 - 30]
             if in_amount_col:
                 value, words, _ = in_amount_col[-1]
-                desc_words = [w for w in line.words if w.x1 <= (columns.get("quantity") or
-                                                                 columns.get("unit_price") or
-                                                                 (amount_x0, 0))[0] - 2]
-                item = ExtractedLine(description=" ".join(w.text for w in desc_words).strip(),
-                                     amount=value)
+                desc_end = min(
+                    x
+                    for name, (x, _) in columns.items()
+                    if name != "description" and x > columns["description"][0]
+                )
+                desc_words = [w for w in line.words if w.x1 <= desc_end - 2]
+                item = ExtractedLine(
+                    description=" ".join(w.text for w in desc_words).strip(), amount=value
+                )
                 qty_col = columns.get("quantity")
                 price_col = columns.get("unit_price")
                 for other_value, other_words, _ in amounts:
                     if other_words == words:
                         continue
                     centre = (other_words[0].x0 + other_words[-1].x1) / 2
-                    if qty_col and qty_col[0] - 25 <= centre <= qty_col[1] + 25 and item.quantity is None:
+                    if (
+                        qty_col
+                        and qty_col[0] - 25 <= centre <= qty_col[1] + 25
+                        and item.quantity is None
+                    ):
                         item.quantity = other_value
                     elif price_col and price_col[0] - 40 <= centre <= price_col[1] + 40:
                         item.unit_price = other_value

@@ -55,10 +55,12 @@ FIELDS_SCHEMA = {
         name: {
             "type": ["string", "null"],
             "description": (
-                "ISO date YYYY-MM-DD" if name in _DATE_FIELDS
+                "ISO date YYYY-MM-DD"
+                if name in _DATE_FIELDS
                 else "plain decimal with a dot, no thousands separator, e.g. 1234.56"
                 if name in _AMOUNT_FIELDS
-                else "ISO 4217 code" if name == "currency"
+                else "ISO 4217 code"
+                if name == "currency"
                 else "as printed on the invoice"
             ),
         }
@@ -198,7 +200,8 @@ def llm_fill(result: ExtractedInvoice) -> ExtractedInvoice:
     if not gaps or not result.text.strip():
         return result
     known = {
-        name: str(fv.value) for name, fv in result.fields.items()
+        name: str(fv.value)
+        for name, fv in result.fields.items()
         if name in LLM_FIELDS and name not in gaps
     }
     system = (
@@ -216,7 +219,7 @@ def llm_fill(result: ExtractedInvoice) -> ExtractedInvoice:
         logger.warning("LLM fill failed: %s", err, exc_info=err.__cause__ is not None)
         result.warnings.append(f"LLM unavailable: {err}")
         return result
-    except Exception as err:  # noqa: BLE001 - never lose an extraction to the optional LLM
+    except Exception as err:
         logger.exception("LLM fill failed unexpectedly")
         result.warnings.append(f"LLM unavailable: unexpected error ({type(err).__name__})")
         return result
@@ -252,7 +255,7 @@ def llm_review(text: str, fields: dict[str, FieldValue]) -> str | None:
     except LlmUnavailable as err:
         logger.warning("LLM review failed: %s", err)
         return None
-    except Exception:  # noqa: BLE001
+    except Exception:
         logger.exception("LLM review failed unexpectedly")
         return None
     concerns = answer.get("concerns")

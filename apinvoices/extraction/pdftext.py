@@ -115,8 +115,11 @@ def extract_pdf_text(
                     poor_pages += 1
                 pages.append(Page(number=index + 1, width=width, height=height, words=page_words))
     except (PDFPasswordIncorrect, PDFEncryptionError) as err:
-        code = (ExtractionErrorCode.ENCRYPTED_PDF if password is None
-                else ExtractionErrorCode.WRONG_PASSWORD)
+        code = (
+            ExtractionErrorCode.ENCRYPTED_PDF
+            if password is None
+            else ExtractionErrorCode.WRONG_PASSWORD
+        )
         raise ExtractionError(code, "This PDF is protected by a password.") from err
     except (PDFSyntaxError, PSException, ValueError, KeyError, TypeError) as err:
         raise ExtractionError(
@@ -141,13 +144,26 @@ def extract_pdf_text(
 
 
 def _page_words(page, number: int) -> list[Word]:
-    raw = page.extract_words(keep_blank_chars=False, use_text_flow=False, x_tolerance=3,
-                             y_tolerance=3, extra_attrs=["size"])
+    raw = page.extract_words(
+        keep_blank_chars=False,
+        use_text_flow=False,
+        x_tolerance=3,
+        y_tolerance=3,
+        extra_attrs=["size"],
+    )
     words = []
     for item in raw:
         text = item["text"]
         if not text.strip():
             continue
-        words.append(Word(text=text, x0=float(item["x0"]), top=float(item["top"]),
-                          x1=float(item["x1"]), bottom=float(item["bottom"]), page=number))
+        words.append(
+            Word(
+                text=text,
+                x0=float(item["x0"]),
+                top=float(item["top"]),
+                x1=float(item["x1"]),
+                bottom=float(item["bottom"]),
+                page=number,
+            )
+        )
     return words

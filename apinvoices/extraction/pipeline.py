@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import io
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
-from apinvoices.extraction.einvoice import looks_like_xml, parse_einvoice
+from apinvoices.extraction.einvoice import SCHEMA_FINDING, looks_like_xml, parse_einvoice
 from apinvoices.extraction.errors import ExtractionError, ExtractionErrorCode
 from apinvoices.extraction.types import ExtractedInvoice
 
@@ -63,7 +63,9 @@ class EmbeddedXml:
     data: bytes
 
 
-def embedded_xml_files(data: bytes, *, password: str | None = None) -> tuple[list[EmbeddedXml], int]:
+def embedded_xml_files(
+    data: bytes, *, password: str | None = None
+) -> tuple[list[EmbeddedXml], int]:
     """Return the PDF's XML attachments (e-invoice names first, then PDF order) and its page
     count. An unreadable or locked PDF yields ``([], 0)``: the text step reports why.
 
@@ -73,7 +75,7 @@ def embedded_xml_files(data: bytes, *, password: str | None = None) -> tuple[lis
     one, where we want to refuse hostile XML and report a broken e-invoice to the clerk.
     """
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(data))
@@ -89,7 +91,17 @@ def embedded_xml_files(data: bytes, *, password: str | None = None) -> tuple[lis
             content = attachment.content
             if content and len(content) <= MAX_ATTACHMENT_BYTES:
                 found.append(EmbeddedXml(name=name, data=content))
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, NotImplementedError) as err:
+    # pypdf caps every decompressed stream (75 MB by default) and raises LimitReachedError, a
+    # PyPdfError, so a compressed bomb in an attachment ends here rather than in memory.
+    except (
+        PyPdfError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        NotImplementedError,
+        RecursionError,
+    ) as err:
         logger.info("Cannot list PDF attachments: %s", err)
         return [], 0
     preferred = [a for a in found if a.name.lower() in EINVOICE_ATTACHMENT_NAMES]
@@ -125,10 +137,118 @@ def extract_embedded_einvoice(
         parsed.append(result)
     if not parsed:
         return None, findings
-    schema_valid = [r for r in parsed if not any("schema" in w for w in r.warnings)]
+    schema_valid = [r for r in parsed if not any(w.startswith(SCHEMA_FINDING) for w in r.warnings)]
     chosen = (schema_valid or parsed)[0]
     chosen.errors[:0] = findings
+    # The schema findings of an attachment that lost to a valid one still concern the sender.
+    for other in parsed:
+        if other is not chosen:
+            source = other.warnings[0].removeprefix("read from the embedded ")
+            chosen.warnings.extend(
+                f"{w} [{source}]" for w in other.warnings if w.startswith(SCHEMA_FINDING)
+            )
     return chosen, findings
+
+
+@dataclass
+class Document:
+    """What every step sees: the bytes, their sniffed type, and findings so far."""
+
+    data: bytes
+    file_type: FileType
+    filename: str = ""
+    password: str | None = None
+    findings: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return self.filename or {"pdf": "This PDF", "image": "This image"}.get(
+            self.file_type, "This file"
+        )
+
+
+class Step:
+    """One way of reading a document.
+
+    A step MUST set ``name`` (a ``force`` value) and ``file_types``. ``run`` MUST return an
+    ``ExtractedInvoice`` when it could read the document, or None to let the next step try;
+    it MAY append clerk-readable findings to ``document.findings`` and MAY raise
+    ``ExtractionError`` when the document cannot be read at all. When the step was forced
+    (``forced=True``) there is no next step, so it SHOULD raise or return a result that says
+    why it found nothing.
+    """
+
+    name: str
+    file_types: tuple[FileType, ...]
+
+    def run(self, document: Document, *, forced: bool) -> ExtractedInvoice | None:
+        raise NotImplementedError
+
+
+class XmlStep(Step):
+    name, file_types = "xml", ("xml",)
+
+    def run(self, document: Document, *, forced: bool) -> ExtractedInvoice | None:
+        return parse_einvoice(document.data)
+
+
+class EmbeddedXmlStep(Step):
+    name, file_types = "xml", ("pdf",)
+
+    def run(self, document: Document, *, forced: bool) -> ExtractedInvoice | None:
+        result, findings = extract_embedded_einvoice(document.data, password=document.password)
+        if result is not None:
+            return result
+        document.findings.extend(findings)
+        if forced:
+            if findings:
+                raise ExtractionError(ExtractionErrorCode.INVALID_EINVOICE, "; ".join(findings))
+            raise ExtractionError(
+                ExtractionErrorCode.NOT_AN_INVOICE, f"{document.label} carries no e-invoice XML."
+            )
+        return None
+
+
+class TextLayerStep(Step):
+    name, file_types = "pdf_text", ("pdf",)
+
+    def run(self, document: Document, *, forced: bool) -> ExtractedInvoice | None:
+        from apinvoices.extraction.pdftext import extract_pdf_text
+
+        result = extract_pdf_text(document.data, password=document.password, max_pages=_max_pages())
+        if result is None and forced:
+            result = ExtractedInvoice(
+                kind="pdf_text", errors=["The PDF has no usable text layer (a scan?)."]
+            )
+        return result
+
+
+class PdfOcrStep(Step):
+    name, file_types = "ocr", ("pdf",)
+
+    def run(self, document: Document, *, forced: bool) -> ExtractedInvoice | None:
+        from apinvoices.extraction.ocr import extract_pdf_ocr
+
+        return extract_pdf_ocr(document.data, password=document.password, max_pages=_max_pages())
+
+
+class ImageOcrStep(Step):
+    name, file_types = "ocr", ("image",)
+
+    def run(self, document: Document, *, forced: bool) -> ExtractedInvoice | None:
+        from apinvoices.extraction.ocr import extract_image_ocr
+
+        return extract_image_ocr(document.data)
+
+
+# The extraction order of DESIGN.md: e-invoice XML is authoritative, then text layer, then OCR.
+STEPS: tuple[Step, ...] = (
+    XmlStep(),
+    EmbeddedXmlStep(),
+    TextLayerStep(),
+    PdfOcrStep(),
+    ImageOcrStep(),
+)
 
 
 def extract_document(
@@ -147,68 +267,34 @@ def extract_document(
     LLM failure is recorded in ``warnings`` and never loses the extraction.
 
     Guarantees: a returned result always has ``kind`` set; findings about a broken embedded
-    e-invoice are in ``errors`` while extraction continues with the text layer or OCR.
-    Raises ``ExtractionError`` when the document cannot be read at all (unsupported type,
-    broken or non-invoice XML, encrypted or corrupt PDF, too many pages, unreadable image).
+    e-invoice are at the start of ``errors`` while extraction continues with the text layer
+    or OCR. Raises ``ExtractionError`` when the document cannot be read at all (unsupported
+    type, broken or non-invoice XML, encrypted or corrupt PDF, too many pages, unreadable
+    image) or when ``force`` names a path that does not apply to this type of file.
     """
     if force is not None and force not in FORCE_CHOICES:
         raise ValueError(f"force must be one of {FORCE_CHOICES}, not {force!r}")
-    file_type = sniff_type(data)
-    if file_type == "xml":
-        if force not in (None, "xml"):
-            raise ExtractionError(
-                ExtractionErrorCode.UNSUPPORTED_TYPE,
-                f"{filename or 'This file'} is XML; it has no text layer or image to read.",
-            )
-        result = parse_einvoice(data)
-    elif file_type == "pdf":
-        result = _extract_pdf(data, filename=filename, password=password, force=force)
-    else:
-        if force not in (None, "ocr"):
-            raise ExtractionError(
-                ExtractionErrorCode.UNSUPPORTED_TYPE,
-                f"{filename or 'This file'} is an image; only OCR can read it.",
-            )
-        from apinvoices.extraction.ocr import extract_image_ocr
-
-        result = extract_image_ocr(data)
+    document = Document(data=data, file_type=sniff_type(data), filename=filename, password=password)
+    steps = [s for s in STEPS if document.file_type in s.file_types and force in (None, s.name)]
+    if not steps:
+        raise ExtractionError(
+            ExtractionErrorCode.UNSUPPORTED_TYPE,
+            f"{document.label} is {'XML' if document.file_type == 'xml' else 'an image'}; "
+            f"the {force} path cannot read it.",
+        )
+    result = None
+    for step in steps:
+        result = step.run(document, forced=force is not None)
+        if result is not None:
+            break
+    if result is None:  # only reachable if the last step broke its contract
+        raise ExtractionError(
+            ExtractionErrorCode.UNSUPPORTED_TYPE, f"{document.label}: no step could read it."
+        )
+    result.errors[:0] = [f for f in document.findings if f not in result.errors]
     if use_llm:
         from apinvoices.extraction.llm import llm_enabled, llm_fill
 
         if llm_enabled():
             result = llm_fill(result)
-    return result
-
-
-def _extract_pdf(
-    data: bytes, *, filename: str, password: str | None, force: str | None
-) -> ExtractedInvoice:
-    findings: list[str] = []
-    if force in (None, "xml"):
-        result, findings = extract_embedded_einvoice(data, password=password)
-        if result is not None:
-            return result
-        if force == "xml":
-            if findings:
-                raise ExtractionError(ExtractionErrorCode.INVALID_EINVOICE, "; ".join(findings))
-            raise ExtractionError(
-                ExtractionErrorCode.NOT_AN_INVOICE,
-                f"{filename or 'This PDF'} carries no e-invoice XML.",
-            )
-    max_pages = _max_pages()
-    if force in (None, "pdf_text"):
-        from apinvoices.extraction.pdftext import extract_pdf_text
-
-        result = extract_pdf_text(data, password=password, max_pages=max_pages)
-        if result is None and force == "pdf_text":
-            result = ExtractedInvoice(
-                kind="pdf_text", errors=["The PDF has no usable text layer (a scan?)."]
-            )
-        if result is not None:
-            result.errors[:0] = findings
-            return result
-    from apinvoices.extraction.ocr import extract_pdf_ocr
-
-    result = extract_pdf_ocr(data, password=password, max_pages=max_pages)
-    result.errors[:0] = findings
     return result

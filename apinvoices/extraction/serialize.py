@@ -85,8 +85,12 @@ def invoice_to_dict(result: ExtractedInvoice, *, file: str = "") -> dict:
         "other_fields": other,
         "lines": lines,
         "taxes": [
-            {"rate": json_value("rate", t.rate), "base": json_value("base", t.base),
-             "amount": json_value("amount", t.amount), "category": t.category}
+            {
+                "rate": json_value("rate", t.rate),
+                "base": json_value("base", t.base),
+                "amount": json_value("amount", t.amount),
+                "category": t.category,
+            }
             for t in result.taxes
         ],
         "errors": list(result.errors),
@@ -96,4 +100,11 @@ def invoice_to_dict(result: ExtractedInvoice, *, file: str = "") -> dict:
 
 def failure_to_dict(*, file: str, message: str, code: str = "") -> dict:
     """The line for a document that could not be read at all."""
-    return {"file": file, "kind": None, "fields": {}, "lines": [], "errors": [message], "code": code}
+    return {
+        "file": file,
+        "kind": None,
+        "fields": {},
+        "lines": [],
+        "errors": [message],
+        "code": code,
+    }

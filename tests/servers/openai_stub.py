@@ -21,7 +21,7 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 FAULTS = ("timeout", "rate_limit", "server_error", "malformed", "bad_auth")
 
@@ -49,7 +49,7 @@ class OpenAIStub:
             def log_message(self, *args) -> None:  # keep test output clean
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server API
+            def do_POST(self) -> None:
                 stub._handle(self)
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -66,7 +66,7 @@ class OpenAIStub:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> OpenAIStub:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -98,23 +98,47 @@ class OpenAIStub:
         try:
             body = json.loads(raw)
         except json.JSONDecodeError:
-            return self._error(handler, 400, "We could not parse the JSON body", "invalid_request_error", None)
+            return self._error(
+                handler, 400, "We could not parse the JSON body", "invalid_request_error", None
+            )
         with self._lock:
             self.requests.append({"headers": dict(handler.headers), "body": body})
         fault = self._active_fault()
         if fault == "bad_auth" or handler.headers.get("Authorization") != f"Bearer {self.api_key}":
-            return self._error(handler, 401, "Incorrect API key provided", "invalid_request_error", "invalid_api_key")
-        if not body.get("model") or not isinstance(body.get("messages"), list) or not body["messages"]:
-            return self._error(handler, 400, "model and messages are required", "invalid_request_error", None)
+            return self._error(
+                handler,
+                401,
+                "Incorrect API key provided",
+                "invalid_request_error",
+                "invalid_api_key",
+            )
+        if (
+            not body.get("model")
+            or not isinstance(body.get("messages"), list)
+            or not body["messages"]
+        ):
+            return self._error(
+                handler, 400, "model and messages are required", "invalid_request_error", None
+            )
         if fault == "timeout":
             time.sleep(self.delay)
         elif fault == "rate_limit":
             return self._error(
-                handler, 429, "Rate limit reached for requests", "requests", "rate_limit_exceeded",
+                handler,
+                429,
+                "Rate limit reached for requests",
+                "requests",
+                "rate_limit_exceeded",
                 headers={"Retry-After": self.retry_after},
             )
         elif fault == "server_error":
-            return self._error(handler, 500, "The server had an error while processing your request.", "server_error", None)
+            return self._error(
+                handler,
+                500,
+                "The server had an error while processing your request.",
+                "server_error",
+                None,
+            )
         content = "{not json" if fault == "malformed" else json.dumps(self._structured_answer(body))
         payload = {
             "id": f"chatcmpl-stub{len(self.requests)}",
@@ -129,8 +153,11 @@ class OpenAIStub:
                     "finish_reason": "stop",
                 }
             ],
-            "usage": {"prompt_tokens": len(raw) // 4, "completion_tokens": len(content) // 4,
-                      "total_tokens": (len(raw) + len(content)) // 4},
+            "usage": {
+                "prompt_tokens": len(raw) // 4,
+                "completion_tokens": len(content) // 4,
+                "total_tokens": (len(raw) + len(content)) // 4,
+            },
         }
         self._send(handler, 200, payload)
 
@@ -142,8 +169,15 @@ class OpenAIStub:
         # Strict structured output returns exactly the schema's properties.
         return {name: self.answers.get(name) for name in schema.get("properties", {})}
 
-    def _error(self, handler, status: int, message: str, kind: str, code: str | None, headers=None) -> None:
-        self._send(handler, status, {"error": {"message": message, "type": kind, "param": None, "code": code}}, headers)
+    def _error(
+        self, handler, status: int, message: str, kind: str, code: str | None, headers=None
+    ) -> None:
+        self._send(
+            handler,
+            status,
+            {"error": {"message": message, "type": kind, "param": None, "code": code}},
+            headers,
+        )
 
     @staticmethod
     def _send(handler, status: int, payload: dict, headers: dict | None = None) -> None:

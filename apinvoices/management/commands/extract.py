@@ -57,10 +57,14 @@ class Command(BaseCommand):
         return invoice_to_dict(result, file=name)
 
     def _write_table(self, record: dict) -> None:
-        self.stdout.write(self.style.MIGRATE_HEADING(f"{record['file']}  [{record['kind'] or 'failed'}]"))
+        self.stdout.write(
+            self.style.MIGRATE_HEADING(f"{record['file']}  [{record['kind'] or 'failed'}]")
+        )
         fields = {**record["fields"], **record.get("other_fields", {})}
         width = max((len(n) for n in fields), default=10)
-        order = [n for n in PUBLIC_FIELDS if n in fields] + [n for n in fields if n not in PUBLIC_FIELDS]
+        order = [n for n in PUBLIC_FIELDS if n in fields] + [
+            n for n in fields if n not in PUBLIC_FIELDS
+        ]
         for name in order:
             fv = fields[name]
             where = f" p{fv['page']}" if "page" in fv else ""

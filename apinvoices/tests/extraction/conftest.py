@@ -14,7 +14,10 @@ def find_corpus_dir() -> Path | None:
     """The shared corpus: ``$AP_CORPUS_DIR`` or ``../shared/corpus`` beside the repository."""
     configured = os.environ.get("AP_CORPUS_DIR")
     candidates = [Path(configured)] if configured else []
-    candidates += [REPO_ROOT.parent / "shared" / "corpus", REPO_ROOT.parent.parent / "shared" / "corpus"]
+    candidates += [
+        REPO_ROOT.parent / "shared" / "corpus",
+        REPO_ROOT.parent.parent / "shared" / "corpus",
+    ]
     for candidate in candidates:
         if (candidate / "README.md").is_file():
             return candidate

@@ -23,8 +23,16 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-KEY_FIELDS = ("invoice_number", "issue_date", "due_date", "currency", "net_amount",
-              "total_amount", "vendor_tax_id", "vendor_iban")
+KEY_FIELDS = (
+    "invoice_number",
+    "issue_date",
+    "due_date",
+    "currency",
+    "net_amount",
+    "total_amount",
+    "vendor_tax_id",
+    "vendor_iban",
+)
 
 
 @dataclass
@@ -68,7 +76,9 @@ def load_cases(corpus: Path) -> list[Case]:
             "currency": data.get("currency"),
             "net_amount": _d(data.get("amount_untaxed")),
             "total_amount": _d(data.get("amount")),
-            "vendor_tax_id": _compact(data.get("vat")) if isinstance(data.get("vat"), str) else None,
+            "vendor_tax_id": _compact(data.get("vat"))
+            if isinstance(data.get("vat"), str)
+            else None,
             "vendor_iban": _compact(data.get("iban")),
         }
         cases.append(Case(pdf, truth))
@@ -101,13 +111,18 @@ def _matches(name: str, got, case: Case) -> bool:
     return got == want
 
 
-def run(corpus: Path, *, ocr: bool, limit: int | None) -> dict:
+def run(corpus: Path, *, ocr: bool, limit: int | None, every: int = 1) -> dict:
     if ocr:
         from apinvoices.extraction.ocr import extract_pdf_ocr as extract
     else:
         from apinvoices.extraction.pdftext import extract_pdf_text as extract
 
-    cases = load_cases(corpus)[:limit] if limit else load_cases(corpus)
+    cases = load_cases(corpus)
+    vendor = [c for c in cases if "invoice2data" in str(c.path)]
+    facturx = [c for c in cases if "invoice2data" not in str(c.path)]
+    cases = vendor + facturx[::every]
+    if limit:
+        cases = cases[:limit]
     stats = {name: {"truth": 0, "right": 0, "wrong": 0, "missing": 0} for name in KEY_FIELDS}
     confident = {"n": 0, "right": 0}
     pages = 0
@@ -138,11 +153,19 @@ def run(corpus: Path, *, ocr: bool, limit: int | None) -> dict:
                 confident["n"] += 1
                 confident["right"] += int(right)
             if not right:
-                failures.append(f"{case.path.name}: {name} got {fv.value!r} want {want!r} "
-                                f"(conf {fv.confidence})")
+                failures.append(
+                    f"{case.path.name}: {name} got {fv.value!r} want {want!r} "
+                    f"(conf {fv.confidence})"
+                )
     elapsed = time.monotonic() - started
-    return {"stats": stats, "confident": confident, "pages": pages, "seconds": elapsed,
-            "documents": len(cases), "failures": failures}
+    return {
+        "stats": stats,
+        "confident": confident,
+        "pages": pages,
+        "seconds": elapsed,
+        "documents": len(cases),
+        "failures": failures,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,6 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--ocr", action="store_true", help="render pages and OCR them")
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument(
+        "--every", type=int, default=1, help="keep every n-th Factur-X PDF (all vendor PDFs)"
+    )
     parser.add_argument("--verbose", action="store_true", help="list every wrong value")
     args = parser.parse_args(argv)
     import os
@@ -163,15 +189,19 @@ def main(argv: list[str] | None = None) -> int:
     if corpus is None:
         sys.stderr.write("corpus not found (set AP_CORPUS_DIR)\n")
         return 2
-    report = run(corpus, ocr=args.ocr, limit=args.limit)
+    report = run(corpus, ocr=args.ocr, limit=args.limit, every=args.every)
     out = sys.stdout
-    out.write(f"{'OCR' if args.ocr else 'text layer'}: {report['documents']} PDFs, "
-              f"{report['pages']} pages in {report['seconds']:.1f} s\n")
+    out.write(
+        f"{'OCR' if args.ocr else 'text layer'}: {report['documents']} PDFs, "
+        f"{report['pages']} pages in {report['seconds']:.1f} s\n"
+    )
     out.write(f"{'field':15} {'truth':>5} {'right':>5} {'wrong':>5} {'miss':>5} {'acc':>6}\n")
     for name, row in report["stats"].items():
         acc = row["right"] / row["truth"] if row["truth"] else 0.0
-        out.write(f"{name:15} {row['truth']:5} {row['right']:5} {row['wrong']:5} "
-                  f"{row['missing']:5} {acc:6.1%}\n")
+        out.write(
+            f"{name:15} {row['truth']:5} {row['right']:5} {row['wrong']:5} "
+            f"{row['missing']:5} {acc:6.1%}\n"
+        )
     c = report["confident"]
     if c["n"]:
         out.write(f"values with confidence >= 0.9: {c['n']}, right {c['right'] / c['n']:.1%}\n")

@@ -25,3 +25,14 @@ def corpus_params(predicate: Callable[[TruthRow], bool]) -> list:
 
 def is_fail_sample(row: TruthRow) -> bool:
     return "/fail/" in f"/{row.file}"
+
+
+def fail_pdf_params() -> list:
+    """Every PDF under ``zugferd-corpus/ZUGFeRDv2/fail`` (the ground truth lists only some),
+    as paths relative to ``zugferd-corpus``."""
+    root = find_corpus_dir()
+    if root is None:
+        return [pytest.param(None, marks=pytest.mark.skip(reason=CORPUS_MISSING), id="no-corpus")]
+    base = root / "zugferd-corpus"
+    names = sorted(str(p.relative_to(base)) for p in (base / "ZUGFeRDv2" / "fail").rglob("*.pdf"))
+    return [pytest.param(name, id=name) for name in names]

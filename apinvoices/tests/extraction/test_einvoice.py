@@ -35,13 +35,17 @@ def test_corpus_covers_every_supported_syntax():
 
 
 def test_ubl_credit_note_reads_type_bank_details_and_lines(corpus_dir):
-    result = parse_einvoice((corpus_dir / "en16931-examples/ubl/examples/ubl-tc434-creditnote1.xml").read_bytes())
+    result = parse_einvoice(
+        (corpus_dir / "en16931-examples/ubl/examples/ubl-tc434-creditnote1.xml").read_bytes()
+    )
 
     assert result.value("document_type") == "credit_note"
     assert result.value("invoice_number") == "018304 / 28865"
     assert result.value("vendor_iban") == "BE91000000143476"
     assert result.value("vendor_bic") == "BPOTBEB1"
-    assert [(line.quantity, line.amount) for line in result.lines] == [(Decimal("1.00"), Decimal("100.11"))]
+    assert [(line.quantity, line.amount) for line in result.lines] == [
+        (Decimal("1.00"), Decimal("100.11"))
+    ]
     assert [(t.category, t.base) for t in result.taxes] == [("E", Decimal("100.11"))]
 
 
@@ -61,7 +65,9 @@ def test_ubl_credit_note_due_date_comes_from_payment_means():
 
 
 def test_cii_credit_note_type_code_381(corpus_dir):
-    path = corpus_dir / "zugferd-corpus/ZUGFeRDv2/correct/Mustangproject/testout-ZF2PushCreditNote.xml"
+    path = (
+        corpus_dir / "zugferd-corpus/ZUGFeRDv2/correct/Mustangproject/testout-ZF2PushCreditNote.xml"
+    )
     result = parse_einvoice(path.read_bytes())
 
     assert result.value("document_type") == "credit_note"
@@ -69,23 +75,32 @@ def test_cii_credit_note_type_code_381(corpus_dir):
 
 
 def test_cii_lines_and_tax_breakdown_per_rate(corpus_dir):
-    result = parse_einvoice((corpus_dir / "en16931-examples/cii/examples/CII_example1.xml").read_bytes())
+    result = parse_einvoice(
+        (corpus_dir / "en16931-examples/cii/examples/CII_example1.xml").read_bytes()
+    )
 
     assert len(result.lines) == 20
     first = result.lines[0]
     assert (first.description, first.quantity, first.unit_price, first.amount, first.tax_rate) == (
-        "PATAT FRITES 10MM 10KG", Decimal("2"), Decimal("9.95"), Decimal("19.9"), Decimal("6"),
+        "PATAT FRITES 10MM 10KG",
+        Decimal(2),
+        Decimal("9.95"),
+        Decimal("19.9"),
+        Decimal(6),
     )
     assert [(t.rate, t.base, t.amount) for t in result.taxes] == [
-        (Decimal("6"), Decimal("183.23"), Decimal("10.99")),
-        (Decimal("21"), Decimal("46.37"), Decimal("9.74")),
+        (Decimal(6), Decimal("183.23"), Decimal("10.99")),
+        (Decimal(21), Decimal("46.37"), Decimal("9.74")),
     ]
     assert sum(t.amount for t in result.taxes) == result.value("tax_amount")
     assert sum(line.amount for line in result.lines) == result.value("net_amount")
 
 
 def test_zugferd_1_document_is_read(corpus_dir):
-    path = corpus_dir / "zugferd-corpus/ZUGFeRDv1/correct/Intarsys/ZUGFeRD_1p0_COMFORT_Rabatte.pdf.embedded.ZUGFeRD-invoice.xml"
+    path = (
+        corpus_dir
+        / "zugferd-corpus/ZUGFeRDv1/correct/Intarsys/ZUGFeRD_1p0_COMFORT_Rabatte.pdf.embedded.ZUGFeRD-invoice.xml"
+    )
     result = parse_einvoice(path.read_bytes())
 
     assert result.value("invoice_number") == "471102"
@@ -95,19 +110,28 @@ def test_zugferd_1_document_is_read(corpus_dir):
     assert result.value("total_amount") == Decimal("215.14")
     assert result.value("po_number") == "2013-471331"
     assert len(result.lines) == 5 and all(line.description for line in result.lines)
-    assert result.lines[0].description.startswith("Wir erlauben uns") and result.lines[0].amount is None
+    assert (
+        result.lines[0].description.startswith("Wir erlauben uns")
+        and result.lines[0].amount is None
+    )
     assert result.taxes and all(t.rate > 0 for t in result.taxes)
 
 
 def test_business_rule_violation_is_reported(corpus_dir):
-    path = corpus_dir / "zugferd-corpus/XML-Rechnung/UBL/not_validating_full_invoice_based_onTest_EeISI_300_CENfullmodel.ubl.xml"
+    path = (
+        corpus_dir
+        / "zugferd-corpus/XML-Rechnung/UBL/not_validating_full_invoice_based_onTest_EeISI_300_CENfullmodel.ubl.xml"
+    )
     result = parse_einvoice(path.read_bytes())
 
     assert any(e.startswith("invalid e-invoice: BR-CO-15") for e in result.errors)
 
 
 def test_pre_1_0_zugferd_draft_is_an_invalid_einvoice(corpus_dir):
-    path = corpus_dir / "zugferd-corpus/ZUGFeRDv1/correct/Mustangproject/MustangGnuaccountingBeispielRE-20140519_499.pdf.embedded.ZUGFeRD-invoice.xml"
+    path = (
+        corpus_dir
+        / "zugferd-corpus/ZUGFeRDv1/correct/Mustangproject/MustangGnuaccountingBeispielRE-20140519_499.pdf.embedded.ZUGFeRD-invoice.xml"
+    )
     with pytest.raises(ExtractionError) as excinfo:
         parse_einvoice(path.read_bytes())
     assert excinfo.value.code == ExtractionErrorCode.INVALID_EINVOICE
@@ -219,3 +243,42 @@ def test_broken_einvoice_gives_invalid_einvoice_with_a_specific_message(data, fr
         parse_einvoice(data)
     assert excinfo.value.code == ExtractionErrorCode.INVALID_EINVOICE
     assert fragment in excinfo.value.message
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
+def test_doctype_is_refused_in_wide_encodings_too(encoding, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-VALUE")
+    text = cii(
+        prolog=f'\n<!DOCTYPE x [<!ENTITY xxe SYSTEM "file://{secret}">]>', number="&xxe;"
+    ).decode()
+    data = text.replace('encoding="UTF-8"', f'encoding="{encoding.upper()}"').encode(encoding)
+    with pytest.raises(ExtractionError) as excinfo:
+        parse_einvoice(data)
+    assert excinfo.value.code == ExtractionErrorCode.INVALID_EINVOICE
+
+
+def test_utf16_einvoice_is_read():
+    data = cii().decode().replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16")
+    assert parse_einvoice(data).value("invoice_number") == "INV-1"
+
+
+def test_price_per_base_quantity_becomes_a_unit_price():
+    data = b"""<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
+      xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
+      xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2">
+      <cbc:ID>I-9</cbc:ID><cbc:IssueDate>2024-02-01</cbc:IssueDate>
+      <cac:InvoiceLine><cbc:InvoicedQuantity unitCode="C62">300</cbc:InvoicedQuantity>
+        <cbc:LineExtensionAmount currencyID="EUR">10.00</cbc:LineExtensionAmount>
+        <cac:Item><cbc:Name>Screws</cbc:Name></cac:Item>
+        <cac:Price><cbc:PriceAmount currencyID="EUR">10.00</cbc:PriceAmount>
+          <cbc:BaseQuantity unitCode="C62">300</cbc:BaseQuantity></cac:Price></cac:InvoiceLine>
+    </Invoice>"""
+    (line,) = parse_einvoice(data).lines
+
+    assert (line.description, line.quantity, line.amount) == (
+        "Screws",
+        Decimal(300),
+        Decimal("10.00"),
+    )
+    assert line.unit_price == Decimal("0.033333")

@@ -79,8 +79,15 @@ def test_normalize_tax_id_validates_vat_ein_and_national_numbers(raw, hint, expe
 
 @pytest.mark.parametrize(
     ("raw", "hint"),
-    [("DE136695977", None), ("DE 123 456 789", None), ("xx", None), ("", None), (None, "de"),
-     ("NO123456789MVA", None), ("12345", "us")],
+    [
+        ("DE136695977", None),
+        ("DE 123 456 789", None),
+        ("xx", None),
+        ("", None),
+        (None, "de"),
+        ("NO123456789MVA", None),
+        ("12345", "us"),
+    ],
 )
 def test_normalize_tax_id_rejects_bad_checksums(raw, hint):
     assert normalize_tax_id(raw, hint) is None

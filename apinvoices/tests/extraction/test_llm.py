@@ -81,7 +81,9 @@ def test_fills_missing_and_low_confidence_fields_only(stub):
     assert body["response_format"]["type"] == "json_schema"
     assert body["response_format"]["json_schema"]["strict"] is True
     assert "Invoice No. A-2024-117" in body["messages"][1]["content"]
-    assert "net_amount" not in body["messages"][1]["content"].split("Fields wanted:")[1].split("\n")[0]
+    assert (
+        "net_amount" not in body["messages"][1]["content"].split("Fields wanted:")[1].split("\n")[0]
+    )
 
 
 def test_never_overrides_xml_values_and_skips_the_call_when_nothing_is_missing(stub):
@@ -120,7 +122,9 @@ def test_faults_degrade_to_a_flagged_result(stub, fault, reason):
     assert returned is result
     assert result.value("net_amount") == Decimal("1234.50")
     assert "invoice_number" not in result.fields
-    assert any(w.startswith("LLM unavailable: ") and reason in w for w in result.warnings), result.warnings
+    assert any(w.startswith("LLM unavailable: ") and reason in w for w in result.warnings), (
+        result.warnings
+    )
     assert time.monotonic() - started < 3
     assert llm_review(TEXT, result.fields) is None
 
@@ -139,8 +143,12 @@ def test_one_retry_honours_retry_after_and_then_succeeds(stub, settings):
 
 
 def test_unparseable_answers_are_dropped(stub):
-    stub.answers = {"issue_date": "31.01.2024", "total_amount": "1.469,06", "currency": "euro",
-                    "vendor_iban": "DE88 2008 0000 0970 3757 01"}
+    stub.answers = {
+        "issue_date": "31.01.2024",
+        "total_amount": "1.469,06",
+        "currency": "euro",
+        "vendor_iban": "DE88 2008 0000 0970 3757 01",
+    }
     result = text_result()
 
     llm_fill(result)
@@ -149,16 +157,45 @@ def test_unparseable_answers_are_dropped(stub):
 
 
 def test_review_returns_the_concerns_as_text(stub):
-    stub.answers = {"concerns": ["Net plus VAT does not equal the total.", "  IBAN   differs from last invoice "]}
+    stub.answers = {
+        "concerns": [
+            "Net plus VAT does not equal the total.",
+            "  IBAN   differs from last invoice ",
+        ]
+    }
 
     review = llm_review(TEXT, {"total_amount": FieldValue(Decimal("1469.06"), 0.9, "text")})
 
     assert review == "- Net plus VAT does not equal the total.\n- IBAN differs from last invoice"
     body = stub.requests[-1]["body"]
     assert body["response_format"]["json_schema"]["name"] == "invoice_review"
-    assert json.loads(body["messages"][1]["content"].split("\n\n")[0].split(": ", 1)[1]) == {"total_amount": "1469.06"}
+    assert json.loads(body["messages"][1]["content"].split("\n\n")[0].split(": ", 1)[1]) == {
+        "total_amount": "1469.06"
+    }
 
 
 def test_review_with_no_concerns_is_none(stub):
     stub.answers = {"concerns": []}
     assert llm_review(TEXT, {}) is None
+
+
+def test_pipeline_use_llm_fills_a_text_layer_gap(stub, corpus_dir):
+    pytest.importorskip("apinvoices.extraction.pdftext", reason="text-layer step not built yet")
+    from apinvoices.extraction.pipeline import extract_document
+
+    data = (corpus_dir / "invoice2data-compare/tests/compare/AmazonWebServices.pdf").read_bytes()
+    without = extract_document(data)
+    stub.answers = {"invoice_number": "42183017", "total_amount": "4.11", "currency": "USD"}
+
+    result = extract_document(data, use_llm=True)
+
+    assert result.kind == "pdf_text"
+    for name in ("invoice_number", "total_amount", "currency"):
+        before = without.fields.get(name)
+        if before is None or before.confidence < 0.6:
+            assert result.fields[name].source == "llm"
+        else:
+            assert result.fields[name].source == before.source  # confident text values stay
+    assert str(result.value("total_amount")) == "4.11"
+    if stub.requests:
+        assert "Amazon" in stub.requests[-1]["body"]["messages"][1]["content"]

@@ -15,16 +15,20 @@ from apinvoices.extraction.pipeline import (
     extract_embedded_einvoice,
     sniff_type,
 )
-from apinvoices.tests.extraction.corpus_cases import corpus_params, is_fail_sample
+from apinvoices.tests.extraction.corpus_cases import corpus_params, fail_pdf_params, is_fail_sample
 
 FACTURX_ROWS = corpus_params(
     lambda row: row.kind == "facturx-pdf" and not is_fail_sample(row) and row.expected
 )
-FAIL_PDF_ROWS = corpus_params(lambda row: is_fail_sample(row) and row.file.endswith(".pdf"))
-BROKEN_XML_PDF = "zugferd-corpus/ZUGFeRDv2/fail/Mustangproject/factur-x-invalid-xml-encoding-attribute.pdf"
+FAIL_PDFS = fail_pdf_params()
+BROKEN_XML_PDF = (
+    "zugferd-corpus/ZUGFeRDv2/fail/Mustangproject/factur-x-invalid-xml-encoding-attribute.pdf"
+)
+BROKEN_XML_NAME = BROKEN_XML_PDF.removeprefix("zugferd-corpus/")
 # fail/ PDFs whose embedded XML breaks the Factur-X/ZUGFeRD XSD. The other fail/ samples are
 # rejected by validators for PDF/A or schematron rules, which are not checked offline.
 XSD_FAILING = {
+    "ZUGFeRDv2/fail/MustangRE-20171118_506_ZUGFeRD1and2.pdf",  # its unchosen factur-x.xml
     "ZUGFeRDv2/fail/Mustangproject/MustangGnuaccountingBeispielRE-20171118_506.pdf",
     "ZUGFeRDv2/fail/Mustangproject/MustangGnuaccountingBeispielRE-20190610_507a.pdf",
     "ZUGFeRDv2/fail/Mustangproject/MustangGnuaccountingBeispielRE-20190610_507b.pdf",
@@ -35,7 +39,9 @@ XSD_FAILING = {
 
 
 def needs_text_layer():
-    return pytest.importorskip("apinvoices.extraction.pdftext", reason="text-layer step not built yet")
+    return pytest.importorskip(
+        "apinvoices.extraction.pdftext", reason="text-layer step not built yet"
+    )
 
 
 def pdf_with_attachments(attachments: dict[str, bytes], *, password: str | None = None) -> bytes:
@@ -70,16 +76,21 @@ def test_pdf_with_zugferd_1_and_broken_factur_x_prefers_the_schema_valid_one(cor
     assert result.value("total_amount") == Decimal("571.04")
 
 
-@pytest.mark.parametrize("row", FAIL_PDF_ROWS)
-def test_fail_samples_still_give_a_result_or_a_clear_finding(row):
-    if row.relpath == BROKEN_XML_PDF:
-        pytest.skip("covered by test_broken_embedded_xml_is_reported_and_text_layer_used")
-    result = extract_document(row.path.read_bytes())
+@pytest.mark.parametrize("name", FAIL_PDFS)
+def test_fail_samples_still_give_a_result_and_a_finding_where_checkable(corpus_dir, name):
+    if name == BROKEN_XML_NAME:
+        needs_text_layer()
+    result = extract_document((corpus_dir / "zugferd-corpus" / name).read_bytes())
 
-    assert result.kind == "facturx"
     assert result.value("invoice_number")
-    if row.file in XSD_FAILING:
-        assert any("not valid against" in w for w in result.warnings), result.warnings
+    findings = [m for m in result.errors + result.warnings if m.startswith("invalid e-invoice")]
+    if name == BROKEN_XML_NAME:
+        assert result.kind == "pdf_text"
+        assert result.errors[0].startswith("invalid e-invoice: factur-x.xml:")
+    else:
+        assert result.kind == "facturx"
+    if name in XSD_FAILING:
+        assert any(m.startswith("invalid e-invoice (schema):") for m in findings)
 
 
 def test_broken_embedded_xml_gives_a_finding_when_forced(corpus_dir):
@@ -177,3 +188,24 @@ def test_xml_cannot_be_forced_to_another_path(corpus_dir):
     assert excinfo.value.code == ExtractionErrorCode.UNSUPPORTED_TYPE
     with pytest.raises(ValueError):
         extract_document(xml, force="magic")
+
+
+@pytest.mark.ocr
+def test_image_goes_to_ocr(corpus_dir):
+    pytest.importorskip("apinvoices.extraction.ocr", reason="OCR step not built yet")
+    data = (corpus_dir / "invoice2data-compare/tests/compare/AmazonWebServices.png").read_bytes()
+
+    result = extract_document(data, filename="scan.pdf")
+
+    assert result.kind == "ocr"
+    assert "Amazon" in result.text
+    with pytest.raises(ExtractionError) as excinfo:
+        extract_document(data, force="pdf_text")
+    assert excinfo.value.code == ExtractionErrorCode.UNSUPPORTED_TYPE
+
+
+def test_corrupt_pdf_is_refused_by_the_text_step():
+    needs_text_layer()
+    with pytest.raises(ExtractionError) as excinfo:
+        extract_document(b"%PDF-1.7\n1 0 obj << /Type /Catalog >> garbage", filename="x.pdf")
+    assert excinfo.value.code == ExtractionErrorCode.CORRUPT_PDF
