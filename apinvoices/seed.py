@@ -208,6 +208,12 @@ def demo_documents(vendors: dict) -> list[DemoDocument]:
             docs.append(DemoDocument(f"demo-{n:02d}-{kind}-{spec.number}.{rendered.extension}".replace("/", "-"),
                                      rendered.content, kind))
 
+    # Every PO number a vendor prints refers to a real order in the master, fully received.
+    for spec in specs[4:]:
+        if spec.po_number:
+            _purchase_order_for(spec, vendors[spec.vendor.tax_id], number=spec.po_number,
+                                price_bump=Decimal("0"), received_share=Decimal("1"))
+
     # The cases a clerk meets every week.
     base = specs[0]
     po_spec = replace(specs[1], po_number="PO-2026-0101")

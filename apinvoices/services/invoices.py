@@ -131,14 +131,18 @@ def invoice_apply_extraction(
 
     if not invoice.touched_by_human:
         invoice.lines.all().delete()
+        def positive(value):
+            # Credit notes keep positive line values too; the document type carries the sign.
+            return abs(value) if is_credit_note and value is not None else value
+
         InvoiceLine.objects.bulk_create(
             InvoiceLine(
                 invoice=invoice,
                 position=i,
                 description=line.description[:500],
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                amount=quantize_amount(line.amount, currency) if line.amount is not None and currency else line.amount,
+                quantity=positive(line.quantity),
+                unit_price=positive(line.unit_price),
+                amount=positive(quantize_amount(line.amount, currency) if line.amount is not None and currency else line.amount),
                 tax_rate=line.tax_rate,
             )
             for i, line in enumerate(result.lines, start=1)
