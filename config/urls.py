@@ -1,6 +1,20 @@
 from django.contrib import admin
-from django.urls import path
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from apinvoices.forms import ThrottledAuthenticationForm
+
+admin.site.site_header = "AP Workbench administration"
+admin.site.site_title = "AP Workbench admin"
+admin.site.index_title = "Master data, rules and records"
 
 urlpatterns = [
+    path(
+        "login/",
+        auth_views.LoginView.as_view(authentication_form=ThrottledAuthenticationForm),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("", include("apinvoices.urls")),
 ]

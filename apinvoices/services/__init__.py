@@ -1,0 +1,1 @@
+"""Use cases that write (STYLE.md §1). One module per subject; import from the module."""

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from apinvoices import views
+
+app_name = "apinvoices"
+
+urlpatterns = [
+    path("", views.inbox, name="inbox"),
+    path("invoices/<int:pk>/", views.invoice_detail, name="invoice_detail"),
+    path("invoices/<int:pk>/void/", views.invoice_void, name="invoice_void"),
+    path("documents/<int:pk>/original/", views.document_original, name="document_original"),
+]

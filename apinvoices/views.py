@@ -1,0 +1,220 @@
+"""Clerk pages: parse the request, call a selector or service, render (STYLE.md §1)."""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+import unicodedata
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from apinvoices.exceptions import InvalidTransition
+from apinvoices.forms import InboxFilterForm, client_ip
+from apinvoices.models import Document, Invoice
+from apinvoices.selectors import (
+    WORK_TAB,
+    invoice_get_for_detail,
+    invoice_list_for_inbox,
+    invoice_state_counts,
+)
+from apinvoices.states import INVOICE_MACHINE, invoice_transition
+
+INBOX_PAGE_SIZE = 50
+# States that get their own inbox tab even when empty, in the order work flows through them.
+INBOX_TAB_STATES = (
+    Invoice.State.NEEDS_REVIEW,
+    Invoice.State.EXCEPTION,
+    Invoice.State.AWAITING_APPROVAL,
+    Invoice.State.APPROVED,
+    Invoice.State.POSTED,
+    Invoice.State.PAID,
+)
+# Only these types are ever shown inline (in the review screen's frame); anything else,
+# notably HTML, SVG and XML, is always an attachment so it cannot run in our origin.
+INLINE_CONTENT_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg", "image/tiff", "image/webp"})
+
+
+def _require(request, perm: str, obj=None) -> None:
+    if not request.user.has_perm(perm, obj):
+        raise PermissionDenied
+
+
+def _tabs(counts, active_state: str, filter_params) -> list[dict]:
+    def entry(value: str, label, count: int) -> dict:
+        params = filter_params.copy()
+        params.pop("page", None)
+        if value:
+            params["state"] = value
+        else:
+            params.pop("state", None)
+        return {"value": value, "label": label, "count": count, "active": value == active_state,
+                "query": params.urlencode()}
+
+    tabs = [entry(WORK_TAB, _("Open work"), counts.work)]
+    labels = dict(Invoice.State.choices)
+    shown = set()
+    for state in INBOX_TAB_STATES:
+        tabs.append(entry(state, labels[state], counts.by_state.get(state, 0)))
+        shown.add(state)
+    for state, label in Invoice.State.choices:
+        if state not in shown and (counts.by_state.get(state) or state == active_state):
+            tabs.append(entry(state, label, counts.by_state.get(state, 0)))
+    tabs.append(entry("", _("All"), counts.total))
+    return tabs
+
+
+@require_GET
+def inbox(request):
+    _require(request, "apinvoices.view_inbox")
+    form = InboxFilterForm(request.GET or None)
+    filters = form.filters()
+    invoices = invoice_list_for_inbox(user=request.user, filters=filters)
+    page = Paginator(invoices, INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+    counts = invoice_state_counts(user=request.user, filters=filters)
+    active_state = filters.get("state", "")
+    context = {
+        "form": form,
+        "page": page,
+        "tabs": _tabs(counts, active_state, request.GET.copy()),
+        "active_state": active_state,
+        "has_filters": any(k != "state" for k in filters),
+        "can_upload": request.user.has_perm("apinvoices.upload_document"),
+        "today": timezone.localdate(),
+    }
+    template = "apinvoices/partials/_inbox_results.html" if request.htmx else "apinvoices/inbox.html"
+    return render(request, template, context)
+
+
+FIELD_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("Vendor", (("vendor_name", "Name"), ("vendor_tax_id", "Tax ID"), ("vendor_iban", "IBAN"),
+                ("vendor_bic", "BIC"))),
+    ("Document", (("invoice_number", "Invoice number"), ("document_type", "Type"),
+                  ("issue_date", "Issue date"), ("due_date", "Due date"))),
+    ("Amounts", (("net_amount", "Net"), ("tax_amount", "Tax"), ("total_amount", "Total"),
+                 ("currency", "Currency"))),
+    ("Payment", (("payment_terms", "Terms"),)),
+    ("Purchase order", (("po_number", "PO number"), ("cost_centre", "Cost centre"),
+                        ("gl_account", "GL account"))),
+)
+MONEY_FIELDS = frozenset({"net_amount", "tax_amount", "total_amount"})
+
+
+def _field_groups(invoice: Invoice) -> list[dict]:
+    extracted = {row.name: row for row in invoice.field_rows}
+    groups = []
+    for title, fields in FIELD_GROUPS:
+        rows = []
+        for name, label in fields:
+            value = getattr(invoice, name)
+            if name == "document_type":
+                value = invoice.get_document_type_display()
+            rows.append({
+                "name": name,
+                "label": _(label),
+                "value": value,
+                "is_money": name in MONEY_FIELDS,
+                "extracted": extracted.get(name),
+            })
+        groups.append({"key": title, "title": _(title), "rows": rows})
+    return groups
+
+
+@require_GET
+def invoice_detail(request, pk: int):
+    try:
+        invoice = invoice_get_for_detail(pk=pk)
+    except Invoice.DoesNotExist:
+        raise Http404(_("No such invoice.")) from None
+    _require(request, "apinvoices.view_invoice", invoice)
+    context = {
+        "invoice": invoice,
+        "field_groups": _field_groups(invoice),
+        "can_void": INVOICE_MACHINE.can(invoice.state, Invoice.State.VOID)
+        and request.user.has_perm("apinvoices.void_invoice", invoice),
+        "can_view_document": request.user.has_perm("apinvoices.view_document", invoice.document),
+        "inline_original": invoice.document.content_type in INLINE_CONTENT_TYPES,
+    }
+    return render(request, "apinvoices/invoice_detail.html", context)
+
+
+@require_POST
+def invoice_void(request, pk: int):
+    invoice = get_object_or_404(Invoice, pk=pk)
+    _require(request, "apinvoices.void_invoice", invoice)
+    reason = (request.POST.get("reason") or "").strip()[:500]
+    try:
+        invoice_transition(
+            invoice=invoice,
+            to=Invoice.State.VOID,
+            actor=request.user,
+            reason=reason or _("Voided by a clerk"),
+            ip_address=client_ip(request),
+            user_agent=request.headers.get("User-Agent", ""),
+        )
+    except InvalidTransition as err:
+        messages.error(request, _("Nothing changed: %(why)s") % {"why": err.message})
+    else:
+        messages.success(request, _("Invoice %(number)s is void.") % {"number": invoice})
+    return HttpResponseRedirect(reverse("apinvoices:invoice_detail", args=[invoice.pk]))
+
+
+_UNSAFE_FILENAME_CHARS = re.compile(r"[^A-Za-z0-9._ -]+")
+# The extension a download gets for each stored type (mimetypes' guesses vary by platform).
+_EXTENSIONS = {
+    "application/pdf": "pdf",
+    "image/png": "png",
+    "image/jpeg": "jpg",
+    "image/tiff": "tif",
+    "image/webp": "webp",
+    "application/xml": "xml",
+    "text/xml": "xml",
+    "message/rfc822": "eml",
+}
+
+
+def safe_download_name(document: Document) -> str:
+    """A file name that is safe in a header and on any disk: no path, no control or quote
+    characters, no leading dots, with an extension that matches the stored content type."""
+    raw = (document.original_filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    ascii_name = unicodedata.normalize("NFKD", raw).encode("ascii", "ignore").decode("ascii")
+    name = _UNSAFE_FILENAME_CHARS.sub("_", ascii_name).strip(" ._")[:120]
+    stem, dot, ext = name.rpartition(".")
+    expected = _EXTENSIONS.get(document.content_type) or (
+        mimetypes.guess_extension(document.content_type or "") or ""
+    ).lstrip(".")
+    if not stem or not dot:
+        stem = name or f"document-{document.pk}"
+        ext = expected
+    elif expected and ext.lower() not in {expected, "jpeg" if expected == "jpg" else expected, "tiff" if expected == "tif" else expected}:
+        ext = f"{ext}.{expected}"
+    return f"{stem}.{ext}" if ext else stem
+
+
+@require_GET
+def document_original(request, pk: int):
+    document = get_object_or_404(Document.objects.select_related("invoice"), pk=pk)
+    _require(request, "apinvoices.view_document", document)
+    inline = request.GET.get("inline") == "1" and document.content_type in INLINE_CONTENT_TYPES
+    try:
+        handle = document.file.open("rb")
+    except FileNotFoundError:
+        raise Http404(_("The stored original is missing.")) from None
+    response = FileResponse(
+        handle,
+        as_attachment=not inline,
+        filename=safe_download_name(document),
+        content_type=document.content_type or "application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    if inline:
+        response["Content-Security-Policy"] = "sandbox"
+    return response

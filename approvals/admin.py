@@ -1,0 +1,87 @@
+"""Admin for approvals: routing rules (edited here, with their steps) and read-only history."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from apinvoices.admin_base import ReadOnlyModelAdmin, ReadOnlyTabularInline
+from approvals.models import ApprovalRule, ApprovalRuleStep, ApprovalStep, ApprovalToken, Delegation
+
+
+class ApprovalRuleStepInline(admin.TabularInline):
+    model = ApprovalRuleStep
+    extra = 1
+    fields = ("level", "name", "approver_user", "approver_group", "vendor_owner", "required_approvals")
+    autocomplete_fields = ("approver_user", "approver_group")
+
+
+@admin.register(ApprovalRule)
+class ApprovalRuleAdmin(admin.ModelAdmin):
+    list_display = ("name", "priority", "is_active", "is_default", "currency", "min_amount",
+                    "max_amount", "vendor", "vendor_category", "cost_centre", "has_warnings", "po_backed")
+    list_display_links = ("name",)
+    list_editable = ("priority", "is_active")
+    list_filter = ("is_active", "is_default", "currency", "has_warnings", "po_backed")
+    search_fields = ("name", "vendor__name", "vendor_category", "cost_centre", "gl_account")
+    list_select_related = ("vendor",)
+    autocomplete_fields = ("vendor", "escalation_user")
+    inlines = [ApprovalRuleStepInline]
+    fieldsets = (
+        (None, {"fields": ("name", "priority", "is_active", "is_default")}),
+        (_("When it matches (empty means any)"), {
+            "fields": (("currency", "min_amount", "max_amount"), "vendor", "vendor_category",
+                       ("cost_centre", "gl_account"), ("has_warnings", "po_backed")),
+        }),
+        (_("Escalation and notifications"), {
+            "fields": ("escalation_user", "allow_bulk_approval", "notify_webhook_url"),
+        }),
+    )
+
+
+@admin.register(ApprovalRuleStep)
+class ApprovalRuleStepAdmin(admin.ModelAdmin):
+    list_display = ("rule", "level", "name", "approver_user", "approver_group", "vendor_owner",
+                    "required_approvals")
+    list_filter = ("vendor_owner",)
+    search_fields = ("rule__name", "name", "approver_user__username", "approver_group__name")
+    list_select_related = ("rule", "approver_user", "approver_group")
+    autocomplete_fields = ("approver_user", "approver_group")
+    raw_id_fields = ("rule",)
+
+
+class ApprovalTokenInline(ReadOnlyTabularInline):
+    model = ApprovalToken
+    fields = ("action", "approver", "created_at", "expires_at", "used_at")
+    show_change_link = False
+
+
+@admin.register(ApprovalStep)
+class ApprovalStepAdmin(ReadOnlyModelAdmin):
+    list_display = ("invoice", "round", "level", "approver", "on_behalf_of", "state", "decided_by",
+                    "decided_at", "decided_via")
+    list_filter = ("state", "decided_via")
+    search_fields = ("invoice__invoice_number", "approver__username", "comment")
+    list_select_related = ("invoice", "approver", "on_behalf_of", "decided_by")
+    date_hierarchy = "created_at"
+    exclude = ("user_agent",)
+    inlines = [ApprovalTokenInline]
+
+
+@admin.register(ApprovalToken)
+class ApprovalTokenAdmin(ReadOnlyModelAdmin):
+    list_display = ("step", "approver", "action", "created_at", "expires_at", "used_at")
+    list_filter = ("action",)
+    search_fields = ("approver__username", "step__invoice__invoice_number")
+    list_select_related = ("step__invoice", "step__approver", "approver")
+    exclude = ("token_hash",)
+    date_hierarchy = "created_at"
+
+
+@admin.register(Delegation)
+class DelegationAdmin(admin.ModelAdmin):
+    list_display = ("user", "delegate", "starts_on", "ends_on", "reason")
+    search_fields = ("user__username", "delegate__username", "reason")
+    list_select_related = ("user", "delegate")
+    autocomplete_fields = ("user", "delegate")
+    date_hierarchy = "starts_on"
