@@ -131,7 +131,8 @@ def invoice_route(*, invoice: Invoice, actor=None, source: str = "") -> Invoice:
 
     Earlier open steps (a previous round, e.g. before an edit) are superseded. Users who
     received or edited the invoice are never made approvers; an approver on leave is replaced
-    by their delegate (recorded as "on behalf of"). Raises ``NoApproverAvailable`` (and changes
+    by their delegate (recorded as "on behalf of"). The approvers of the first level are
+    e-mailed (and the rule's webhook called) after commit. Raises ``NoApproverAvailable`` (and changes
     nothing) when a level would have nobody to approve it.
     """
     invoice = Invoice.objects.select_for_update().select_related("vendor", "document").get(pk=invoice.pk)
@@ -141,7 +142,11 @@ def invoice_route(*, invoice: Invoice, actor=None, source: str = "") -> Invoice:
         excluded.add(actor.pk)
     today = timezone.localdate()
     previous_round = invoice.approval_steps.aggregate(m=Max("round"))["m"] or 0
-    invoice.approval_steps.filter(state__in=OPEN_STEP_STATES).update(state=ApprovalStep.State.SUPERSEDED)
+    from approvals.services.decisions import approval_step_supersede
+    from approvals.services.notifications import approval_steps_notify
+
+    for open_step in invoice.approval_steps.filter(state__in=OPEN_STEP_STATES).order_by("pk"):
+        approval_step_supersede(step=open_step, reason="routed again")
 
     rule_steps = list(rule.steps.select_related("approver_user", "approver_group").order_by("level", "pk"))
     if not rule_steps:
@@ -176,6 +181,12 @@ def invoice_route(*, invoice: Invoice, actor=None, source: str = "") -> Invoice:
     # Two rule steps may name the same person at one level: one step is enough.
     unique = {(s.level, s.approver.pk): s for s in steps}
     ApprovalStep.objects.bulk_create(unique.values())
+    approval_steps_notify(
+        step_ids=list(
+            invoice.approval_steps.filter(round=previous_round + 1, state=ApprovalStep.State.PENDING)
+            .values_list("pk", flat=True)
+        )
+    )
     return invoice_transition(
         invoice=invoice,
         to=Invoice.State.AWAITING_APPROVAL,
