@@ -46,12 +46,18 @@ def approval_steps_notify(*, step_ids: list[int], kind: str = Kind.NEW) -> None:
     if not ids:
         return
 
+    hooked = []
+    if kind in (Kind.NEW, Kind.ESCALATION):
+        hooked = list(
+            ApprovalStep.objects.filter(pk__in=ids).exclude(rule__notify_webhook_url="")
+            .exclude(rule__isnull=True).values_list("pk", flat=True)
+        )
+
     def _queue() -> None:
         for pk in ids:
             async_task("approvals.tasks.send_step_email", pk, kind)
-        if kind in (Kind.NEW, Kind.ESCALATION):
-            for pk in ids:
-                async_task("approvals.tasks.send_step_webhook", pk, kind)
+        for pk in hooked:
+            async_task("approvals.tasks.send_step_webhook", pk, kind)
 
     transaction.on_commit(_queue)
 
