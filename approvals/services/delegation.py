@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from auditlog.context import set_actor
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -50,7 +51,7 @@ def delegation_create(
     actor = actor or user
     with transaction.atomic(), set_actor(actor):
         # Lock both users' rows so two delegations created at once cannot form a chain.
-        type(user).objects.select_for_update().filter(pk__in=sorted({user.pk, delegate.pk})).order_by("pk").count()
+        get_user_model().objects.select_for_update().filter(pk__in=sorted({user.pk, delegate.pk})).order_by("pk").count()
         if _overlapping(Delegation.objects.filter(user=user), starts_on, ends_on).exists():
             raise ApprovalError(
                 _("You already have a delegation in these dates."), code=ApprovalErrorCode.DELEGATION_OVERLAP
