@@ -36,18 +36,21 @@ class Kind:
     ESCALATION = "escalation"
 
 
-def approval_steps_notify(*, step_ids: list[int], kind: str = Kind.NEW) -> None:
+def approval_steps_notify(*, step_ids: list[int], kind: str = Kind.NEW, webhook: bool | None = None) -> None:
     """Queue an e-mail and (if the rule has one) a chat webhook per step, after commit.
 
     MUST be called inside the transaction that made the steps pending; nothing is queued if
-    it rolls back.
+    it rolls back. ``webhook`` says whether the steps' rule has a webhook when the caller
+    knows (saves a query); None looks it up.
     """
     ids = [int(pk) for pk in step_ids]
     if not ids:
         return
 
     hooked = []
-    if kind in (Kind.NEW, Kind.ESCALATION):
+    if webhook is True and kind in (Kind.NEW, Kind.ESCALATION):
+        hooked = ids
+    elif webhook is None and kind in (Kind.NEW, Kind.ESCALATION):
         hooked = list(
             ApprovalStep.objects.filter(pk__in=ids).exclude(rule__notify_webhook_url="")
             .exclude(rule__isnull=True).values_list("pk", flat=True)
