@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from approvals.services.notifications import Kind, approval_step_email_send, approval_step_webhook_send
+from approvals.services.notifications import (
+    Kind,
+    approval_step_email_send,
+    approval_step_webhook_send,
+    approval_steps_notify_now,
+)
 from approvals.services.reminders import approval_steps_remind_and_escalate
+
+
+def notify_steps(step_ids: list[int], kind: str = Kind.NEW, webhook_step_ids: list[int] | None = None) -> dict:
+    """E-mail (and post webhooks for) the steps that just became pending; see the service."""
+    return approval_steps_notify_now(step_ids=step_ids, kind=kind, webhook_step_ids=webhook_step_ids or [])
 
 
 def send_step_email(step_id: int, kind: str = Kind.NEW) -> bool:

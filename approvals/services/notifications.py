@@ -56,11 +56,11 @@ def approval_steps_notify(*, step_ids: list[int], kind: str = Kind.NEW, webhook:
             .exclude(rule__isnull=True).values_list("pk", flat=True)
         )
 
+    hooked = list(hooked)
+
     def _queue() -> None:
-        for pk in ids:
-            async_task("approvals.tasks.send_step_email", pk, kind)
-        for pk in hooked:
-            async_task("approvals.tasks.send_step_webhook", pk, kind)
+        # One task per transaction, not per step: each enqueue on the ORM broker is a commit.
+        async_task("approvals.tasks.notify_steps", ids, kind, hooked)
 
     transaction.on_commit(_queue)
 
@@ -242,3 +242,22 @@ def _json_default(value):
         return value.isoformat()
     raise TypeError(type(value))
 
+
+
+def approval_steps_notify_now(*, step_ids: list[int], kind: str, webhook_step_ids: list[int]) -> dict:
+    """Send the e-mails and webhooks of several steps, one at a time.
+
+    A step whose e-mail fails is queued again as its own ``send_step_email`` task (which
+    django-q2 retries), so one bad address or a mail server hiccup neither loses the others nor
+    sends them twice. Webhooks never raise. Returns counts.
+    """
+    sent = failed = 0
+    for pk in step_ids:
+        try:
+            sent += bool(approval_step_email_send(step_id=pk, kind=kind))
+        except Exception:  # noqa: BLE001 - any backend error: retried on its own below
+            logger.exception("approval e-mail for step %s failed; queued for retry", pk)
+            failed += 1
+            async_task("approvals.tasks.send_step_email", pk, kind)
+    hooks = sum(bool(approval_step_webhook_send(step_id=pk, kind=kind)) for pk in webhook_step_ids)
+    return {"sent": sent, "retrying": failed, "webhooks": hooks}

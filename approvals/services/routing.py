@@ -179,7 +179,11 @@ def invoice_route(*, invoice: Invoice, actor=None, source: str = "", cache: Rout
     nothing) when a level would have nobody to approve it. ``cache`` (see ``RoutingCache``)
     lets a batch read rules, group members and delegations once instead of per invoice.
     """
-    invoice = Invoice.objects.select_for_update().select_related("vendor", "document").get(pk=invoice.pk)
+    invoice = (
+        Invoice.objects.select_for_update(of=("self",))
+        .select_related("vendor", "vendor__owner", "document")
+        .get(pk=invoice.pk)
+    )
     rule = rule_for_invoice(invoice, rules=cache.rules if cache is not None else None)
     excluded = users_who_handled(invoice)
     if actor is not None:
