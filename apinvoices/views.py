@@ -14,7 +14,8 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_POST, require_safe
 
 from apinvoices.exceptions import InvalidTransition
 from apinvoices.forms import InboxFilterForm, client_ip
@@ -58,7 +59,7 @@ def _tabs(counts, active_state: str, filter_params) -> list[dict]:
         return {"value": value, "label": label, "count": count, "active": value == active_state,
                 "query": params.urlencode()}
 
-    tabs = [entry(WORK_TAB, _("Open work"), counts.work)]
+    tabs = [entry("", _("All"), counts.total), entry(WORK_TAB, _("Open work"), counts.work)]
     labels = dict(Invoice.State.choices)
     shown = set()
     for state in INBOX_TAB_STATES:
@@ -67,11 +68,10 @@ def _tabs(counts, active_state: str, filter_params) -> list[dict]:
     for state, label in Invoice.State.choices:
         if state not in shown and (counts.by_state.get(state) or state == active_state):
             tabs.append(entry(state, label, counts.by_state.get(state, 0)))
-    tabs.append(entry("", _("All"), counts.total))
     return tabs
 
 
-@require_GET
+@require_safe
 def inbox(request):
     _require(request, "apinvoices.view_inbox")
     form = InboxFilterForm(request.GET or None)
@@ -88,23 +88,25 @@ def inbox(request):
         "has_filters": any(k != "state" for k in filters),
         "can_upload": request.user.has_perm("apinvoices.upload_document"),
         "today": timezone.localdate(),
+        "closed_states": Invoice.CLOSED_STATES,
     }
     template = "apinvoices/partials/_inbox_results.html" if request.htmx else "apinvoices/inbox.html"
     return render(request, template, context)
 
 
 FIELD_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
-    ("Vendor", (("vendor_name", "Name"), ("vendor_tax_id", "Tax ID"), ("vendor_iban", "IBAN"),
-                ("vendor_bic", "BIC"))),
+    ("Vendor", (("vendor_name", "Name"), ("vendor_tax_id", "Tax ID"))),
     ("Document", (("invoice_number", "Invoice number"), ("document_type", "Type"),
-                  ("issue_date", "Issue date"), ("due_date", "Due date"))),
+                  ("issue_date", "Issue date"))),
     ("Amounts", (("net_amount", "Net"), ("tax_amount", "Tax"), ("total_amount", "Total"),
                  ("currency", "Currency"))),
-    ("Payment", (("payment_terms", "Terms"),)),
+    ("Payment", (("due_date", "Due date"), ("payment_terms", "Terms"), ("vendor_iban", "IBAN"),
+                 ("vendor_bic", "BIC"))),
     ("Purchase order", (("po_number", "PO number"), ("cost_centre", "Cost centre"),
                         ("gl_account", "GL account"))),
 )
 MONEY_FIELDS = frozenset({"net_amount", "tax_amount", "total_amount"})
+CODE_FIELDS = frozenset({"vendor_iban", "vendor_bic", "vendor_tax_id"})
 
 
 def _field_groups(invoice: Invoice) -> list[dict]:
@@ -121,13 +123,19 @@ def _field_groups(invoice: Invoice) -> list[dict]:
                 "label": _(label),
                 "value": value,
                 "is_money": name in MONEY_FIELDS,
+                "is_code": name in CODE_FIELDS,
                 "extracted": extracted.get(name),
             })
-        groups.append({"key": title, "title": _(title), "rows": rows})
+        groups.append({
+            "key": title,
+            "title": _(title),
+            "rows": rows,
+            "is_empty": all(r["value"] in (None, "") and r["extracted"] is None for r in rows),
+        })
     return groups
 
 
-@require_GET
+@require_safe
 def invoice_detail(request, pk: int):
     try:
         invoice = invoice_get_for_detail(pk=pk)
@@ -198,7 +206,8 @@ def safe_download_name(document: Document) -> str:
     return f"{stem}.{ext}" if ext else stem
 
 
-@require_GET
+@xframe_options_sameorigin  # the review screen frames the inline original; nothing else may
+@require_safe
 def document_original(request, pk: int):
     document = get_object_or_404(Document.objects.select_related("invoice"), pk=pk)
     _require(request, "apinvoices.view_document", document)

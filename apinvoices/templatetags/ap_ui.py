@@ -74,3 +74,10 @@ def days_since(value: datetime | None) -> int | str:
     if value is None:
         return ""
     return max(0, (timezone.now() - value).days)
+
+
+@register.filter
+def iban(value: str) -> str:
+    """``DE44500105175407324931`` -> ``DE44 5001 0517 5407 3249 31`` (groups of four, for reading)."""
+    compact = "".join((value or "").split()).upper()
+    return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))

@@ -108,6 +108,10 @@ LOGOUT_REDIRECT_URL = "login"
 # LOGIN_FAILURE_WINDOW seconds; further attempts are refused until the window passes.
 LOGIN_MAX_FAILURES = env_int("AP_LOGIN_MAX_FAILURES", 5)
 LOGIN_FAILURE_WINDOW = env_int("AP_LOGIN_FAILURE_WINDOW", 15 * 60)
+# How many reverse proxies in front of the app append to X-Forwarded-For. 0 (direct) uses
+# REMOTE_ADDR; behind one nginx set 1, or every user shares the proxy's address and one
+# person's typos would throttle everybody.
+AP_TRUSTED_PROXY_COUNT = env_int("AP_TRUSTED_PROXY_COUNT", 0)
 
 SESSION_COOKIE_AGE = env_int("AP_SESSION_AGE", 8 * 60 * 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

@@ -25,7 +25,11 @@
 
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
-    if (event.key === "j") { select(index + 1); event.preventDefault(); }
+    if (event.key === "/") {
+      const search = document.querySelector("input[type=search][name=q]");
+      if (search) { search.focus(); search.select(); event.preventDefault(); }
+    }
+    else if (event.key === "j") { select(index + 1); event.preventDefault(); }
     else if (event.key === "k") { select(index - 1); event.preventDefault(); }
     else if (event.key === "Enter" && index >= 0) {
       const row = rows()[index];
