@@ -124,7 +124,7 @@ def build_world(*, n_rules: int, n_invoices: int, seed: int = 7) -> list[int]:
 
 
 def measure(label: str, ids: list[int], route_chunk) -> tuple[float, float]:
-    from django.db import connection
+    from django.db import connection, reset_queries
     from django.test.utils import CaptureQueriesContext
 
     queries = 0
@@ -133,6 +133,7 @@ def measure(label: str, ids: list[int], route_chunk) -> tuple[float, float]:
     # RoutingCache per chunk, as a task routing a page of invoices would build).
     chunk = 200
     for start in range(0, len(ids), chunk):
+        reset_queries()  # the log is a bounded deque shared by successive contexts
         with CaptureQueriesContext(connection) as ctx:
             route_chunk(ids[start:start + chunk])
         queries += len(ctx.captured_queries)
