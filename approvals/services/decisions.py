@@ -297,7 +297,7 @@ def approval_steps_approve_bulk(
     return result
 
 
-def invoice_reroute_after_edit(*, invoice: Invoice, actor, reason: str = "") -> Invoice:
+def invoice_reroute_after_edit(invoice: Invoice, actor, *, reason: str = "") -> Invoice:
     """Send an invoice edited during or after approval through approval again, in one transaction.
 
     Supersedes every open or approved step, cancels an ERP posting that has not been sent

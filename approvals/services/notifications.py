@@ -258,6 +258,8 @@ def approval_steps_notify_now(*, step_ids: list[int], kind: str, webhook_step_id
         except Exception:  # noqa: BLE001 - any backend error: retried on its own below
             logger.exception("approval e-mail for step %s failed; queued for retry", pk)
             failed += 1
-            async_task("approvals.tasks.send_step_email", pk, kind)
+            # Always through the broker (also when tasks run inline): a retry happens later,
+            # by the cluster, never inside this loop.
+            async_task("approvals.tasks.send_step_email", pk, kind, sync=False)
     hooks = sum(bool(approval_step_webhook_send(step_id=pk, kind=kind)) for pk in webhook_step_ids)
     return {"sent": sent, "retrying": failed, "webhooks": hooks}

@@ -248,3 +248,27 @@ def test_reject_link_needs_a_comment_then_rejects(cast, single_rule, smtp, brows
     assert done.status_code == 200 and "Invoice rejected" in done.content.decode()
     invoice.refresh_from_db()
     assert (invoice.state, invoice.state_reason) == (Invoice.State.REJECTED, "Duplicate of INV-41")
+
+
+def test_mail_server_down_does_not_lose_the_other_mails(cast, single_rule, smtp, settings):
+    """GIVEN two pending steps and a mail server that refuses the first recipient
+    WHEN the batch notification task runs THEN the failing step is re-queued alone and the
+    other mail still goes out."""
+    from approvals.services.notifications import approval_steps_notify_now
+
+    invoices = [InvoiceFactory(state=Invoice.State.NEEDS_REVIEW, net_amount=None, tax_amount=None,
+                               total_amount=Decimal("10.00")) for _ in range(2)]
+    for invoice in invoices:
+        invoice_route(invoice=invoice, source="test")  # on_commit does not fire here: nothing sent yet
+    steps = [ApprovalStep.objects.get(invoice=i).pk for i in invoices]
+    cast.approver.email = "nobody@refused.test"
+    cast.approver.save()
+    ApprovalStep.objects.filter(pk=steps[1]).update(approver=cast.second_approver)
+    result = approval_steps_notify_now(step_ids=steps, kind="new", webhook_step_ids=[])
+    assert result == {"sent": 1, "retrying": 1, "webhooks": 0}
+    received = smtp.wait_for(1)
+    assert [m.rcpt_tos for m in received] == [(cast.second_approver.email,)]
+    from django_q.models import OrmQ
+
+    (queued,) = OrmQ.objects.all()
+    assert (queued.task["func"], queued.task["args"]) == ("approvals.tasks.send_step_email", (steps[0], "new"))

@@ -17,6 +17,10 @@ from email.message import EmailMessage
 from aiosmtpd.controller import Controller
 
 
+# Recipients in this domain are refused with 550 at RCPT time.
+REFUSED_DOMAIN = "refused.test"
+
+
 @dataclass(frozen=True)
 class ReceivedMessage:
     mail_from: str
@@ -31,6 +35,13 @@ class _Collector:
     def __init__(self) -> None:
         self.messages: list[ReceivedMessage] = []
         self._cond = threading.Condition()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        # Like a real server for an unknown mailbox: tests use this domain to make delivery fail.
+        if address.lower().endswith("@" + REFUSED_DOMAIN):
+            return "550 5.1.1 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd hook name)
         with self._cond:
