@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db import models
 from django.db.models import Prefetch
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from apinvoices.admin_base import ReadOnlyModelAdmin, ReadOnlyTabularInline
@@ -31,6 +33,33 @@ class ApprovalRuleAdmin(admin.ModelAdmin):
     autocomplete_fields = ("vendor",)
     inlines = [ApprovalRuleStepInline]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    change_list_template = "admin/approvals/approvalrule/change_list.html"
+
+    def get_urls(self):
+        preview = self.admin_site.admin_view(self.preview_view)
+        return [path("preview/", preview, name="approvals_approvalrule_preview"), *super().get_urls()]
+
+    def preview_view(self, request):
+        """Which rule would match invoice #N, and whom it would ask (changes nothing)."""
+        from apinvoices.models import Invoice
+        from approvals.selectors import approval_rule_preview
+
+        if not self.has_view_permission(request):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        raw = request.GET.get("invoice", "").strip().lstrip("#")
+        preview, error = None, ""
+        if raw:
+            invoice = Invoice.objects.select_related("vendor", "document").filter(pk=raw).first() if raw.isdigit() else None
+            if invoice is None:
+                error = _("There is no invoice #%(n)s.") % {"n": raw}
+            else:
+                preview = approval_rule_preview(invoice=invoice)
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta,
+                   "title": _("Which rule would match an invoice?"), "query": raw, "preview": preview,
+                   "error": error}
+        return TemplateResponse(request, "admin/approvals/approvalrule/preview.html", context)
     fieldsets = (
         (None, {"fields": ("name", ("priority", "is_active", "is_default"))}),
         (_("When it matches (empty means any)"), {

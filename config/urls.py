@@ -17,5 +17,6 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("approvals/", include("approvals.urls")),
     path("", include("apinvoices.urls")),
 ]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Prefetch
 from django.utils import timezone
 
 from apinvoices.exceptions import ApplicationError, ErrorCode
@@ -105,11 +105,54 @@ def users_who_handled(invoice: Invoice) -> set[int]:
     return ids
 
 
-def _approvers_for(rule_step: ApprovalRuleStep, invoice: Invoice) -> list:
+@dataclass
+class RoutingCache:
+    """What a batch of routings can share: active rules with their steps, group members and
+    today's delegations, each read once. Valid for one batch on one day; build a new one
+    after rules, groups or delegations change."""
+
+    rules: list[ApprovalRule]
+    today: object
+    group_members: dict[int, list] = field(default_factory=dict)
+    delegates: dict[int, object] | None = None
+
+    @classmethod
+    def load(cls) -> RoutingCache:
+        steps = ApprovalRuleStep.objects.select_related("approver_user", "approver_group").order_by("level", "pk")
+        rules = list(
+            ApprovalRule.objects.filter(is_active=True)
+            .order_by("is_default", "priority", "pk")
+            .prefetch_related(Prefetch("steps", queryset=steps, to_attr="ordered_steps"))
+        )
+        return cls(rules=rules, today=timezone.localdate())
+
+    def members(self, group_id: int) -> list:
+        if group_id not in self.group_members:
+            self.group_members[group_id] = list(
+                User.objects.filter(groups=group_id, is_active=True).order_by("pk")
+            )
+        return self.group_members[group_id]
+
+    def delegate_of(self, user, today) -> object | None:
+        if today != self.today:
+            return _delegate_of(user, today)
+        if self.delegates is None:
+            self.delegates = {
+                d.user_id: d.delegate
+                for d in Delegation.objects.filter(starts_on__lte=today, ends_on__gte=today)
+                .select_related("delegate").order_by("starts_on", "-pk")  # last wins: the latest start, as _delegate_of
+            }
+        return self.delegates.get(user.pk)
+
+
+def _approvers_for(rule_step: ApprovalRuleStep, invoice: Invoice, cache: RoutingCache | None = None) -> list:
     if rule_step.approver_user_id:
         users = [rule_step.approver_user]
     elif rule_step.approver_group_id:
-        users = list(User.objects.filter(groups=rule_step.approver_group_id, is_active=True).order_by("pk"))
+        users = (
+            cache.members(rule_step.approver_group_id) if cache is not None
+            else list(User.objects.filter(groups=rule_step.approver_group_id, is_active=True).order_by("pk"))
+        )
     else:
         users = [invoice.vendor.owner] if invoice.vendor_id and invoice.vendor.owner_id else []
     return [u for u in users if u.is_active]
@@ -125,39 +168,52 @@ def _delegate_of(user, today) -> object | None:
 
 
 @transaction.atomic
-def invoice_route(*, invoice: Invoice, actor=None, source: str = "") -> Invoice:
+def invoice_route(*, invoice: Invoice, actor=None, source: str = "", cache: RoutingCache | None = None) -> Invoice:
     """Create the approval steps of the first matching rule and move the invoice to
     ``awaiting_approval``, in one transaction.
 
     Earlier open steps (a previous round, e.g. before an edit) are superseded. Users who
     received or edited the invoice are never made approvers; an approver on leave is replaced
-    by their delegate (recorded as "on behalf of"). Raises ``NoApproverAvailable`` (and changes
-    nothing) when a level would have nobody to approve it.
+    by their delegate (recorded as "on behalf of"). The approvers of the first level are
+    e-mailed (and the rule's webhook called) after commit. Raises ``NoApproverAvailable`` (and changes
+    nothing) when a level would have nobody to approve it. ``cache`` (see ``RoutingCache``)
+    lets a batch read rules, group members and delegations once instead of per invoice.
     """
-    invoice = Invoice.objects.select_for_update().select_related("vendor", "document").get(pk=invoice.pk)
-    rule = rule_for_invoice(invoice)
+    invoice = (
+        Invoice.objects.select_for_update(of=("self",))
+        .select_related("vendor", "vendor__owner", "document")
+        .get(pk=invoice.pk)
+    )
+    rule = rule_for_invoice(invoice, rules=cache.rules if cache is not None else None)
     excluded = users_who_handled(invoice)
     if actor is not None:
         excluded.add(actor.pk)
     today = timezone.localdate()
     previous_round = invoice.approval_steps.aggregate(m=Max("round"))["m"] or 0
-    invoice.approval_steps.filter(state__in=OPEN_STEP_STATES).update(state=ApprovalStep.State.SUPERSEDED)
+    from approvals.services.decisions import approval_step_supersede
+    from approvals.services.notifications import approval_steps_notify
 
-    rule_steps = list(rule.steps.select_related("approver_user", "approver_group").order_by("level", "pk"))
+    for open_step in invoice.approval_steps.filter(state__in=OPEN_STEP_STATES).order_by("pk"):
+        approval_step_supersede(step=open_step, reason="routed again")
+
+    if hasattr(rule, "ordered_steps"):
+        rule_steps = list(rule.ordered_steps)
+    else:
+        rule_steps = list(rule.steps.select_related("approver_user", "approver_group").order_by("level", "pk"))
     if not rule_steps:
         raise NoApproverAvailable(f"The rule “{rule}” has no approval steps.")
     first_level = rule_steps[0].level
     now = timezone.now()
     steps = []
     for rule_step in rule_steps:
-        approvers = [u for u in _approvers_for(rule_step, invoice) if u.pk not in excluded]
+        approvers = [u for u in _approvers_for(rule_step, invoice, cache) if u.pk not in excluded]
         if len(approvers) < rule_step.required_approvals:
             raise NoApproverAvailable(
                 f"The rule “{rule}” needs {rule_step.required_approvals} approver(s) at level "
                 f"{rule_step.level}, but only {len(approvers)} may approve this invoice."
             )
         for user in approvers:
-            delegate = _delegate_of(user, today)
+            delegate = cache.delegate_of(user, today) if cache is not None else _delegate_of(user, today)
             assignee = delegate if delegate is not None and delegate.pk not in excluded else user
             pending = rule_step.level == first_level
             steps.append(
@@ -176,6 +232,15 @@ def invoice_route(*, invoice: Invoice, actor=None, source: str = "") -> Invoice:
     # Two rule steps may name the same person at one level: one step is enough.
     unique = {(s.level, s.approver.pk): s for s in steps}
     ApprovalStep.objects.bulk_create(unique.values())
+    created = list(unique.values())
+    if all(s.pk is not None for s in created):
+        pending_ids = [s.pk for s in created if s.state == ApprovalStep.State.PENDING]
+    else:  # a backend that cannot return ids from a bulk insert
+        pending_ids = list(
+            invoice.approval_steps.filter(round=previous_round + 1, state=ApprovalStep.State.PENDING)
+            .values_list("pk", flat=True)
+        )
+    approval_steps_notify(step_ids=pending_ids, webhook=bool(rule.notify_webhook_url))
     return invoice_transition(
         invoice=invoice,
         to=Invoice.State.AWAITING_APPROVAL,
@@ -184,3 +249,19 @@ def invoice_route(*, invoice: Invoice, actor=None, source: str = "") -> Invoice:
         reason=f"Routed by rule “{rule}” to {len(unique)} approver(s).",
         params={"rule_id": rule.pk, "round": previous_round + 1},
     )
+
+
+def invoices_route_batch(*, invoice_ids: list[int], source: str = "routing") -> dict[int, str]:
+    """Route many invoices with one ``RoutingCache``; each invoice in its own transaction.
+
+    Returns invoice id -> resulting state, or the error message for invoices that could not
+    be routed (those are left unchanged). One failure never stops the batch.
+    """
+    cache = RoutingCache.load()
+    results: dict[int, str] = {}
+    for pk in invoice_ids:
+        try:
+            results[pk] = invoice_route(invoice=Invoice(pk=pk), source=source, cache=cache).state
+        except ApplicationError as err:
+            results[pk] = err.message
+    return results

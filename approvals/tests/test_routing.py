@@ -88,3 +88,29 @@ def test_routing_again_supersedes_the_previous_round(cast):
     assert rounds == {2}
     assert ApprovalStep.objects.filter(invoice=invoice, round=1, state=ApprovalStep.State.SUPERSEDED).count() == 2
     assert Group.objects.get(name=Role.APPROVER).user_set.count() == 2
+
+
+def test_batch_routing_with_a_cache_gives_the_same_steps_in_fewer_queries(cast, big_rule):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from approvals.services.routing import invoices_route_batch
+
+    today = timezone.localdate()
+    Delegation.objects.create(user=cast.second_approver, delegate=cast.auditor, starts_on=today, ends_on=today)
+    amounts = [Decimal("20000"), Decimal("50"), Decimal("15000"), Decimal("70")]
+    single = [InvoiceFactory(state=Invoice.State.NEEDS_REVIEW, net_amount=None, tax_amount=None, total_amount=a) for a in amounts]
+    batch = [InvoiceFactory(state=Invoice.State.NEEDS_REVIEW, net_amount=None, tax_amount=None, total_amount=a) for a in amounts]
+    with CaptureQueriesContext(connection) as one_by_one:
+        for invoice in single:
+            invoice_route(invoice=invoice, source="test")
+    with CaptureQueriesContext(connection) as batched:
+        results = invoices_route_batch(invoice_ids=[i.pk for i in batch])
+    assert set(results.values()) == {Invoice.State.AWAITING_APPROVAL}
+
+    def shape(invoice):
+        return sorted(ApprovalStep.objects.filter(invoice=invoice).values_list(
+            "level", "approver__username", "on_behalf_of__username", "state", "rule_id"))
+
+    assert [shape(i) for i in single] == [shape(i) for i in batch]
+    assert len(batched.captured_queries) < len(one_by_one.captured_queries)

@@ -196,6 +196,12 @@ OPENAI_TIMEOUT_SECONDS = env_int("OPENAI_TIMEOUT_SECONDS", 30)
 AP_APPROVAL_ROUTER = env_str("AP_APPROVAL_ROUTER", "approvals.services.routing.invoice_route")
 AP_BASE_URL = env_str("AP_BASE_URL", "http://127.0.0.1:8000")
 AP_APPROVAL_LINK_MAX_AGE_DAYS = env_int("AP_APPROVAL_LINK_MAX_AGE_DAYS", 7)
+# A pending step is reminded once after this many hours and escalated to the rule's escalation
+# user after this many days.
+AP_APPROVAL_REMIND_AFTER_HOURS = env_int("AP_APPROVAL_REMIND_AFTER_HOURS", 24)
+AP_APPROVAL_ESCALATE_AFTER_DAYS = env_int("AP_APPROVAL_ESCALATE_AFTER_DAYS", 3)
+# Slack/Teams webhooks are best effort: a slow chat service must not hold a worker for long.
+AP_WEBHOOK_TIMEOUT_SECONDS = env_int("AP_WEBHOOK_TIMEOUT_SECONDS", 5)
 AP_ERP_BACKEND = env_str("AP_ERP_BACKEND", "file")  # file | tryton | quickbooks | xero
 AP_ERP_EXPORT_DIR = env_path("AP_ERP_EXPORT_DIR", VAR_DIR / "erp-export")
 TRYTON_URL = env_str("TRYTON_URL", "")
