@@ -269,4 +269,61 @@ def demo_invoices_ensure(*, log=print) -> int:
                 added += 1
             else:
                 log(f"  {doc.filename:<48} {result.outcome}")
+    demo_workflow_advance(log=log)
     return added
+
+
+def demo_workflow_advance(*, log=print) -> None:
+    """Move some demo invoices further, as the team would have: the clerk sends clean
+    needs-review invoices to approval, approvers decide, approved ones are posted to the ERP
+    (the file export backend by default). Uses the same services as the pages."""
+    from approvals.models import ApprovalStep
+    from approvals.services.decisions import Decision, approval_step_decide
+    from django.db.models import Count
+
+    from apinvoices.models import Invoice, InvoiceException
+    from apinvoices.services.invoices import invoice_submit_for_approval
+    from apinvoices.states import invoice_transition
+    from erp_integration.models import ErpPosting
+    from erp_integration.services.sending import erp_posting_send
+
+    User = get_user_model()
+    clerk = User.objects.get(username="clerk")
+    S = Invoice.State
+    blocking = InvoiceException.objects.filter(status="open", severity="blocking").values("invoice_id")
+    ready = list(
+        Invoice.objects.filter(state=S.NEEDS_REVIEW, vendor__isnull=False)
+        .exclude(pk__in=blocking).order_by("pk")[:12]
+    )
+    for invoice in ready:
+        try:
+            invoice_submit_for_approval(invoice=invoice, actor=clerk, source="seed_demo")
+        except Exception as err:  # a rule without approvers: leave it for the clerk
+            log(f"  could not route {invoice}: {err}")
+
+    pending = list(
+        ApprovalStep.objects.filter(state=ApprovalStep.State.PENDING)
+        .select_related("invoice", "approver").order_by("invoice_id", "pk")
+    )
+    first_step: dict[int, object] = {}
+    for step in pending:
+        first_step.setdefault(step.invoice_id, step)
+    for n, step in enumerate(first_step.values()):
+        if n % 4 == 3:
+            continue  # some stay in the approvers' queues
+        reject = n == 2
+        approval_step_decide(
+            step=step, actor=step.approver,
+            decision=Decision.REJECT if reject else Decision.APPROVE,
+            comment="Not ordered by our team; please check with purchasing." if reject else "OK",
+        )
+    postings = list(ErpPosting.objects.filter(state=ErpPosting.State.PENDING).order_by("pk"))
+    for posting in postings[: max(len(postings) - 2, 0)]:  # the last two wait for the worker
+        erp_posting_send(posting_id=posting.pk)
+
+    duplicate = Invoice.objects.filter(document__original_filename="demo-dup-resent.pdf").first()
+    if duplicate and duplicate.state == S.EXCEPTION:
+        invoice_transition(invoice=duplicate, to=S.DUPLICATE, actor=clerk,
+                           reason="Same invoice sent twice by the vendor.")
+    counts = dict(Invoice.objects.values_list("state").annotate(n=Count("id")))
+    log("  states: " + ", ".join(f"{state} {n}" for state, n in sorted(counts.items())))
