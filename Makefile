@@ -1,10 +1,10 @@
 # The two commands: `make run` (the product on http://127.0.0.1:8000) and `make test`.
-.PHONY: run test bootstrap bootstrap-test migrate demo bench check-deploy clean
+.PHONY: run test bootstrap bootstrap-test migrate demo schedules bench check-deploy clean
 
 PY := .venv/bin/python
 PYTEST_ARGS ?=
 
-run: bootstrap migrate demo
+run: bootstrap migrate demo schedules
 	$(PY) manage.py serve
 
 test: bootstrap-test
@@ -23,6 +23,9 @@ migrate:
 
 demo:
 	$(PY) manage.py seed_demo
+
+schedules:
+	$(PY) manage.py setup_schedules
 
 bench: bootstrap-test
 	$(PY) bench/run_all.py
