@@ -34,7 +34,7 @@ NAV: tuple[NavItem, ...] = (
             perm="apinvoices.view_inbox", count_key="exceptions"),
     NavItem("approvals", _("Approvals"), "✓",
             (("approvals:my_approvals", {}), ("apinvoices:inbox", {"state": "awaiting_approval"})),
-            perm="apinvoices.view_inbox"),
+            perm="approvals.use_approvals_page"),
     NavItem("vendors", _("Vendors"), "◫", (("apinvoices:vendor_list", {}),),
             perm="apinvoices.view_vendor"),
     NavItem("payments", _("Payments"), "€",

@@ -8,14 +8,13 @@ django-auditlog's field history attributed to the actor. Nothing else writes ``I
 from __future__ import annotations
 
 from collections.abc import Mapping
-from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from auditlog.context import set_actor
 from django.db import models, transaction
 from django.utils import timezone
 
+from apinvoices.audit import audit_actor
 from apinvoices.exceptions import InvalidTransition
 from apinvoices.models import Invoice, InvoiceEvent
 
@@ -131,7 +130,7 @@ def invoice_transition(
     if actor is None and not source:
         raise ValueError("a transition without an actor must name its source")
     pk = invoice.pk if isinstance(invoice, Invoice) else invoice
-    with transaction.atomic(), set_actor(actor) if actor is not None else nullcontext():
+    with transaction.atomic(), audit_actor(actor):
         fresh, previous = locked_transition(
             machine=INVOICE_MACHINE,
             instance=Invoice(pk=pk),

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from apinvoices.forms import client_ip
 from apinvoices.selectors import invoice_get_for_detail
@@ -36,6 +36,10 @@ def _user_agent(request) -> str:
     return request.META.get("HTTP_USER_AGENT", "")[:300]
 
 
+FORBIDDEN_CODES = {ApprovalErrorCode.NOT_APPROVER, ApprovalErrorCode.SEGREGATION_OF_DUTIES}
+
+
+@require_safe
 def my_approvals(request):
     """The signed-in user's pending steps, oldest due date first; bulk approval where allowed."""
     _require(request, "approvals.view_my_approvals")
@@ -49,6 +53,7 @@ def my_approvals(request):
     })
 
 
+@require_safe
 def step_detail(request, pk: int):
     """One step: the invoice's key facts, original, exceptions, history, and the decision form."""
     step = get_object_or_404(ApprovalStep.objects.select_related("approver", "on_behalf_of", "rule"), pk=pk)
@@ -78,6 +83,7 @@ def step_decide(request, pk: int):
     form = DecisionForm(request.POST)
     error = ""
     outcome = None
+    status = 400
     if form.is_valid():
         try:
             outcome = approval_step_decide(
@@ -87,6 +93,8 @@ def step_decide(request, pk: int):
             )
         except ApprovalError as err:
             error = err.message
+            # Not yours to decide is a permission problem; a step decided meanwhile is a conflict.
+            status = 403 if err.code in FORBIDDEN_CODES else 409
     else:
         error = _("Please choose approve or reject.")
     if outcome is not None:
@@ -99,7 +107,6 @@ def step_decide(request, pk: int):
             return response
         messages.success(request, message)
         return HttpResponseRedirect(reverse("approvals:my_approvals"))
-    status = 409 if error else 400
     if request.htmx:
         step.refresh_from_db()
         return render(request, "approvals/partials/_decision_panel.html", {

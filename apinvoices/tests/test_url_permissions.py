@@ -41,6 +41,7 @@ LOGGED_IN_ONLY_405 = row("302 405 405 405 405 405")
 STAFF_AND_AUDITOR = row("302 200 403 200 200 403")
 _invoice = lambda w: {"pk": w.invoice.pk}  # noqa: E731
 _document = lambda w: {"pk": w.document.pk}  # noqa: E731
+_step = lambda w: {"pk": w.step.pk}  # noqa: E731
 
 EXPECTATIONS: dict[str, Expect] = {
     "login": Expect(get=row("200 200 200 200 200 200")),
@@ -51,10 +52,28 @@ EXPECTATIONS: dict[str, Expect] = {
         get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403"), kwargs=_invoice, missing=404
     ),
     "apinvoices:document_original": Expect(get=STAFF_AND_AUDITOR, kwargs=_document, missing=404),
+    "apinvoices:upload": Expect(get=row("302 200 403 200 403 403"), post=row("302 200 403 200 403 403")),
+    "apinvoices:invoice_password": Expect(
+        get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403"), kwargs=_invoice, missing=404
+    ),
+    # Everyone signed in has a (possibly empty) list of their own approvals.
+    "approvals:my_approvals": Expect(get=row("302 200 200 200 200 200"), post=LOGGED_IN_ONLY_405),
+    # The step belongs to the second approver: the first approver and outsiders may not see it.
+    "approvals:step": Expect(get=STAFF_AND_AUDITOR, post=LOGGED_IN_ONLY_405, kwargs=_step, missing=404),
+    "approvals:step_decide": Expect(
+        get=LOGGED_IN_ONLY_405, post=row("302 400 403 400 400 403"), kwargs=_step, missing=404
+    ),
+    "approvals:bulk_approve": Expect(get=LOGGED_IN_ONLY_405, post=row("302 302 302 302 302 302")),
+    "approvals:delegation": Expect(get=row("302 403 200 200 403 403"), post=row("302 403 400 400 403 403")),
+    # Signed e-mail links work without a login; a tampered one is refused for everybody.
+    "approvals:email_link": Expect(
+        get=row("400 400 400 400 400 400"), post=row("400 400 400 400 400 400"),
+        kwargs=lambda w: {"signed": "not-a-signed-value"},
+    ),
 }
 ADMIN_NAMESPACE = "admin"
 ADMIN_EXPECTED = row("302 302 302 200 302 302")  # only staff (the AP admin) get in
-PUBLIC = {"login", "admin:login"}
+PUBLIC = {"login", "admin:login", "approvals:email_link"}
 
 
 def iter_url_names(resolver=None, namespace: str = "") -> Iterator[tuple[str, str]]:

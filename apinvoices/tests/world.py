@@ -35,6 +35,7 @@ from apinvoices.tests.factories import (
 class World:
     invoice: Invoice
     document: Document
+    step: object  # the first invoice's ApprovalStep (approver: the second approver)
 
 
 def build_world(cast, *, n: int = 1) -> World:
@@ -51,7 +52,7 @@ def build_world(cast, *, n: int = 1) -> World:
     Delegation.objects.create(user=cast.approver, delegate=cast.second_approver, starts_on=today,
                               ends_on=today + timedelta(days=3), reason="Holiday")
     rule = ApprovalRule.objects.get(is_default=True)
-    first = None
+    first = first_step = None
     for i in range(n):
         invoice = InvoiceFactory(state=Invoice.State.NEEDS_REVIEW)
         InvoiceLineFactory(invoice=invoice, position=1)
@@ -83,4 +84,5 @@ def build_world(cast, *, n: int = 1) -> World:
                                currency="EUR", end_to_end_id=f"E2E-{invoice.pk}")
         LoginFailure.objects.create(username=f"guess{invoice.pk}", ip_address="10.0.0.9")
         first = first or invoice
-    return World(invoice=first, document=first.document)
+        first_step = first_step or step
+    return World(invoice=first, document=first.document, step=first_step)
