@@ -201,3 +201,15 @@ def test_two_ingests_of_the_same_bytes_at_once_make_one_document():
     assert sorted(type(r).__name__ for r in results) == ["Accepted"] + ["Duplicate"] * 7
     assert Document.objects.count() == 1 and Invoice.objects.count() == 1
     assert DocumentReceipt.objects.count() == 8
+
+
+def test_query_budget_per_arrival(django_assert_num_queries, cast):
+    """Accepted: duplicate look-up, savepoint, Document, Document's audit entry (which reads the
+    reverse invoice relation), receipt, Invoice, its audit entry, event, release. A duplicate:
+    look-up, receipt, invoice. (Content types are cached by a warm-up arrival first.)"""
+    document_ingest(data=good_pdf("warm-up"), filename="w.pdf", channel=Channel.UPLOAD)
+    data = good_pdf("budget")
+    with django_assert_num_queries(10):
+        document_ingest(data=data, filename="b.pdf", channel=Channel.UPLOAD)
+    with django_assert_num_queries(3):
+        document_ingest(data=data, filename="b2.pdf", channel=Channel.UPLOAD)
