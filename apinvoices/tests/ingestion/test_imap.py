@@ -255,3 +255,10 @@ def test_non_ascii_subject_and_attachment_name_are_decoded(dovecot, mailbox, cor
     mail = InboundMail.objects.get()
     assert mail.subject == "Rechnung für März"
     assert Document.objects.get(kind=Document.Kind.PDF).original_filename == "Rechnung März.pdf"
+
+
+@pytest.mark.django_db
+def test_an_empty_mailbox_is_a_quiet_poll(dovecot, mailbox):
+    report = poll_mailbox(mailbox)
+    assert report.messages == [] and report.uidvalidity
+    assert InboundMail.objects.count() == 0
