@@ -192,3 +192,22 @@ def test_password_endpoint_needs_edit_permission(client, cast, locked_invoice):
     client.force_login(cast.auditor)
     url = reverse("apinvoices:invoice_password", args=[locked_invoice.pk])
     assert client.post(url, {"password": "Tr1cky!"}).status_code == 403
+
+
+def test_uploads_leave_no_auditlog_receivers_behind(client, cast):
+    """django-auditlog leaks a pre_save receiver whenever set_actor is nested inside its
+    middleware's context; an upload must not nest it (one leak per upload would pile up)."""
+    from django.db.models.signals import pre_save
+
+    def audit_receivers():
+        return sum(1 for entry in pre_save.receivers if "set_actor" in str(entry[0]))
+
+    client.force_login(cast.clerk)
+    before = audit_receivers()
+    for n in range(3):
+        client.post(URL, {"files": [SimpleUploadedFile(f"r{n}.pdf", good_pdf(f"leak-{n}"))]}, headers={"HX-Request": "true"})
+    assert audit_receivers() == before
+    document = Invoice.objects.first().document
+    from auditlog.models import LogEntry
+
+    assert LogEntry.objects.get_for_object(document).first().actor == cast.clerk
