@@ -51,7 +51,6 @@ class VendorAdmin(admin.ModelAdmin):
     list_filter = ("is_active", "country", "default_currency", "category")
     search_fields = ("name", "tax_id", "email", "erp_id")
     list_select_related = ("owner",)
-    autocomplete_fields = ("owner",)
     inlines = [VendorBankAccountInline]
     date_hierarchy = "created_at"
 
@@ -150,7 +149,7 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
     list_filter = ("status", "currency")
     search_fields = ("number", "vendor__name", "erp_id")
     list_select_related = ("vendor", "requester")
-    autocomplete_fields = ("vendor", "requester")
+    autocomplete_fields = ("vendor",)
     date_hierarchy = "order_date"
     inlines = [PurchaseOrderLineInline]
 

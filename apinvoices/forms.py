@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -19,10 +22,21 @@ from apinvoices.services.auth import (
 
 
 def client_ip(request) -> str | None:
-    """The address the request came from. Behind a proxy, configure it to set REMOTE_ADDR."""
+    """The client's address: REMOTE_ADDR, or with ``AP_TRUSTED_PROXY_COUNT`` = n > 0 the n-th
+    entry from the right of X-Forwarded-For (entries further left are client-supplied and could
+    be forged). Returns None when no valid address is known."""
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    address = request.META.get("REMOTE_ADDR") or ""
+    proxies = getattr(settings, "AP_TRUSTED_PROXY_COUNT", 0)
+    if proxies > 0:
+        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+        if len(hops) >= proxies:
+            address = hops[-proxies]
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
 
 
 class ThrottledAuthenticationForm(AuthenticationForm):

@@ -14,7 +14,8 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_POST, require_safe
 
 from apinvoices.exceptions import InvalidTransition
 from apinvoices.forms import InboxFilterForm, client_ip
@@ -70,7 +71,7 @@ def _tabs(counts, active_state: str, filter_params) -> list[dict]:
     return tabs
 
 
-@require_GET
+@require_safe
 def inbox(request):
     _require(request, "apinvoices.view_inbox")
     form = InboxFilterForm(request.GET or None)
@@ -87,6 +88,7 @@ def inbox(request):
         "has_filters": any(k != "state" for k in filters),
         "can_upload": request.user.has_perm("apinvoices.upload_document"),
         "today": timezone.localdate(),
+        "closed_states": Invoice.CLOSED_STATES,
     }
     template = "apinvoices/partials/_inbox_results.html" if request.htmx else "apinvoices/inbox.html"
     return render(request, template, context)
@@ -133,7 +135,7 @@ def _field_groups(invoice: Invoice) -> list[dict]:
     return groups
 
 
-@require_GET
+@require_safe
 def invoice_detail(request, pk: int):
     try:
         invoice = invoice_get_for_detail(pk=pk)
@@ -204,7 +206,8 @@ def safe_download_name(document: Document) -> str:
     return f"{stem}.{ext}" if ext else stem
 
 
-@require_GET
+@xframe_options_sameorigin  # the review screen frames the inline original; nothing else may
+@require_safe
 def document_original(request, pk: int):
     document = get_object_or_404(Document.objects.select_related("invoice"), pk=pk)
     _require(request, "apinvoices.view_document", document)

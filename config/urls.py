@@ -7,6 +7,7 @@ from apinvoices.forms import ThrottledAuthenticationForm
 admin.site.site_header = "AP Workbench administration"
 admin.site.site_title = "AP Workbench admin"
 admin.site.index_title = "Master data, rules and records"
+admin.site.enable_nav_sidebar = False  # the app list on the index is enough; keep the width for tables
 
 urlpatterns = [
     path(

@@ -121,3 +121,23 @@ def test_anonymous_users_are_sent_to_login(client):
 
     assert response.status_code == 302
     assert response.url.startswith(reverse("login"))
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_is_throttled(client, cast, settings):
+    """GIVEN one proxy in front WHEN two people fail from different addresses
+    THEN each address has its own budget, and a forged left-most entry changes nothing."""
+    settings.AP_TRUSTED_PROXY_COUNT = 1
+    settings.LOGIN_MAX_FAILURES = 2
+    proxy = "127.0.0.1"
+    for forged in ("1.1.1.1", "2.2.2.2"):
+        client.post(LOGIN, {"username": f"x{forged}", "password": "no"}, REMOTE_ADDR=proxy,
+                    HTTP_X_FORWARDED_FOR=f"{forged}, 203.0.113.7")
+
+    refused = client.post(LOGIN, {"username": "clerk", "password": PASSWORD}, REMOTE_ADDR=proxy,
+                          HTTP_X_FORWARDED_FOR="203.0.113.7")
+    other = client.post(LOGIN, {"username": "clerk", "password": PASSWORD}, REMOTE_ADDR=proxy,
+                        HTTP_X_FORWARDED_FOR="198.51.100.4")
+
+    assert "Too many failed attempts" in refused.content.decode()
+    assert other.status_code == 302
+    assert set(LoginFailure.objects.values_list("ip_address", flat=True)) == {"203.0.113.7"}

@@ -169,3 +169,37 @@ def test_inbox_query_count_is_fixed(client, cast, django_assert_num_queries, n):
         response = client.get(INBOX, {"state": "exception", "q": "INV"})
 
     assert len(_rows(response)) == min(n, 50)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"page": "abc"},
+        {"page": "99999"},
+        {"page": "-1"},
+        {"state": "no-such-state"},
+        {"q": "x" * 500},
+        {"q": "'; DROP TABLE apinvoices_invoice; --"},
+        {"amount_min": "1e400"},
+        {"amount_min": "NaN"},
+        {"issued_from": "2024-02-30"},
+        {"issued_from": "2024-06-01", "issued_to": "2024-01-01"},
+        {"vendor": "<script>alert(1)</script>"},
+    ],
+)
+def test_bad_query_parameters_never_break_the_inbox(client, cast, params):
+    InvoiceFactory()
+    client.force_login(cast.clerk)
+
+    response = client.get(INBOX, params)
+
+    assert response.status_code == 200
+    assert b"<script>alert(1)</script>" not in response.content
+    assert Invoice.objects.count() == 1
+
+
+def test_non_numeric_ids_in_paths_are_404(client, cast):
+    client.force_login(cast.clerk)
+
+    assert client.get("/invoices/abc/").status_code == 404
+    assert client.get("/documents/1e3/original/").status_code == 404

@@ -108,6 +108,10 @@ LOGOUT_REDIRECT_URL = "login"
 # LOGIN_FAILURE_WINDOW seconds; further attempts are refused until the window passes.
 LOGIN_MAX_FAILURES = env_int("AP_LOGIN_MAX_FAILURES", 5)
 LOGIN_FAILURE_WINDOW = env_int("AP_LOGIN_FAILURE_WINDOW", 15 * 60)
+# How many reverse proxies in front of the app append to X-Forwarded-For. 0 (direct) uses
+# REMOTE_ADDR; behind one nginx set 1, or every user shares the proxy's address and one
+# person's typos would throttle everybody.
+AP_TRUSTED_PROXY_COUNT = env_int("AP_TRUSTED_PROXY_COUNT", 0)
 
 SESSION_COOKIE_AGE = env_int("AP_SESSION_AGE", 8 * 60 * 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
@@ -198,6 +202,18 @@ TRYTON_URL = env_str("TRYTON_URL", "")
 TRYTON_DATABASE = env_str("TRYTON_DATABASE", "")
 TRYTON_USER = env_str("TRYTON_USER", "")
 TRYTON_PASSWORD = env_str("TRYTON_PASSWORD", "")
+QBO_BASE_URL = env_str("QBO_BASE_URL", "https://quickbooks.api.intuit.com")
+QBO_REALM_ID = env_str("QBO_REALM_ID", "")
+QBO_ACCESS_TOKEN = env_str("QBO_ACCESS_TOKEN", "")
+QBO_EXPENSE_ACCOUNT_ID = env_str("QBO_EXPENSE_ACCOUNT_ID", "")
+QBO_TAX_ACCOUNT_ID = env_str("QBO_TAX_ACCOUNT_ID", "")
+QBO_MINOR_VERSION = env_str("QBO_MINOR_VERSION", "75")
+QBO_TIMEOUT_SECONDS = env_int("QBO_TIMEOUT_SECONDS", 30)
+XERO_BASE_URL = env_str("XERO_BASE_URL", "https://api.xero.com/api.xro/2.0")
+XERO_TENANT_ID = env_str("XERO_TENANT_ID", "")
+XERO_ACCESS_TOKEN = env_str("XERO_ACCESS_TOKEN", "")
+XERO_ACCOUNT_CODE = env_str("XERO_ACCOUNT_CODE", "")
+XERO_TIMEOUT_SECONDS = env_int("XERO_TIMEOUT_SECONDS", 30)
 
 # --- E-mail ----------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

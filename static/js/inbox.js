@@ -26,7 +26,7 @@
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
     if (event.key === "/") {
-      const search = document.querySelector("#inbox-filters input[type=search]");
+      const search = document.querySelector("input[type=search][name=q]");
       if (search) { search.focus(); search.select(); event.preventDefault(); }
     }
     else if (event.key === "j") { select(index + 1); event.preventDefault(); }

@@ -82,9 +82,9 @@ def screenshot(page, artefacts_dir, request) -> Callable[[str], Path]:
     folder.mkdir(parents=True, exist_ok=True)
     base = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
 
-    def take(name: str = "") -> Path:
+    def take(name: str = "", *, full_page: bool = False) -> Path:
         path = folder / (f"{base}-{name}.png" if name else f"{base}.png")
-        page.screenshot(path=str(path))
+        page.screenshot(path=str(path), full_page=full_page)
         return path
 
     return take

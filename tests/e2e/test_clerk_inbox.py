@@ -137,7 +137,7 @@ def test_clerk_reviews_inbox_opens_invoice_and_downloads_original(login_as, live
     selected_number = selected.locator("a.row-link").inner_text()
 
     # A filter change swaps only the table (htmx) and pushes the URL.
-    page.get_by_label("Search").fill("NW-2024-10417")
+    page.get_by_role("searchbox", name="Search invoices").fill("NW-2024-10417")
     page.wait_for_url("**q=NW-2024-10417**")
     assert rows.count() == 1
 
@@ -146,6 +146,7 @@ def test_clerk_reviews_inbox_opens_invoice_and_downloads_original(login_as, live
     assert page.get_by_role("heading", name="Open exceptions").is_visible()
     assert page.get_by_text("not one of Nordwind Logistik GmbH's verified accounts").is_visible()
     screenshot("invoice")
+    screenshot("invoice-full", full_page=True)
 
     with page.expect_download() as info:
         page.get_by_role("link", name="Download original").click()
@@ -162,3 +163,39 @@ def test_clerk_reviews_inbox_opens_invoice_and_downloads_original(login_as, live
     assert selected_number in page.locator("h1").inner_text()
 
 
+
+
+def test_empty_inbox_and_a_role_without_inbox_get_clear_guidance(login_as, page, live_server, cast, screenshot):
+    login_as(cast.clerk)
+    assert page.get_by_text("No invoices yet.").is_visible()
+    screenshot("empty-inbox")
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url("**/login/")
+
+    login_as(cast.approver)
+    assert page.get_by_role("heading", name="Your role cannot open this page").is_visible()
+    assert page.locator(".app-user-role").inner_text() == "Approver"
+    screenshot("approver-forbidden")
+
+
+def test_admin_edits_a_routing_rule_with_its_steps(login_as, page, live_server, cast, screenshot):
+    from approvals.models import ApprovalRule
+
+    login_as(cast.admin)
+    page.get_by_role("link", name="Admin", exact=True).click()
+    page.wait_for_url("**/admin/")
+    assert page.get_by_text("AP Workbench administration").is_visible()
+    page.goto(f"{live_server.url}/admin/approvals/approvalrule/add/")
+    page.get_by_label("Name:", exact=True).fill("Over 10,000 EUR")
+    page.get_by_label("Priority:").fill("10")
+    page.get_by_label("Currency:").fill("EUR")
+    page.get_by_label("Min amount:").fill("10000")
+    page.locator("#id_steps-0-name").fill("Finance manager")
+    page.locator("#id_steps-0-approver_user").select_option(label=cast.approver.get_username())
+    screenshot("rule-form")
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_url("**/admin/approvals/approvalrule/")
+    screenshot("rule-list")
+
+    rule = ApprovalRule.objects.get(name="Over 10,000 EUR")
+    assert list(rule.steps.values_list("name", "approver_user")) == [("Finance manager", cast.approver.pk)]

@@ -1,0 +1,152 @@
+"""Every URL of the project, requested as every role, against an explicit table.
+
+A URL that the table does not cover fails the walk: a new page must state who may open it.
+Admin URLs are covered by a representative subset (index and every changelist).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from django.contrib import admin
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from apinvoices.tests.world import World, build_world
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ("anonymous", "clerk", "approver", "admin", "auditor", "outsider")
+
+
+def row(spec: str) -> dict[str, int]:
+    """``"302 200 403 200 200 403"`` -> status per role, in ``ROLES`` order."""
+    codes = [int(c) for c in spec.split()]
+    assert len(codes) == len(ROLES), spec
+    return dict(zip(ROLES, codes, strict=True))
+
+
+@dataclass(frozen=True)
+class Expect:
+    get: dict[str, int]
+    post: dict[str, int] | None = None
+    kwargs: Callable[[World], dict] = field(default=lambda world: {})
+    # Status for a logged-in clerk when the object in the URL does not exist.
+    missing: int | None = None
+
+
+#                 anon clerk approver admin auditor outsider
+LOGGED_IN_ONLY_405 = row("302 405 405 405 405 405")
+STAFF_AND_AUDITOR = row("302 200 403 200 200 403")
+_invoice = lambda w: {"pk": w.invoice.pk}  # noqa: E731
+_document = lambda w: {"pk": w.document.pk}  # noqa: E731
+
+EXPECTATIONS: dict[str, Expect] = {
+    "login": Expect(get=row("200 200 200 200 200 200")),
+    "logout": Expect(get=LOGGED_IN_ONLY_405, post=row("302 302 302 302 302 302")),
+    "apinvoices:inbox": Expect(get=STAFF_AND_AUDITOR, post=LOGGED_IN_ONLY_405),
+    "apinvoices:invoice_detail": Expect(get=STAFF_AND_AUDITOR, kwargs=_invoice, missing=404),
+    "apinvoices:invoice_void": Expect(
+        get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403"), kwargs=_invoice, missing=404
+    ),
+    "apinvoices:document_original": Expect(get=STAFF_AND_AUDITOR, kwargs=_document, missing=404),
+}
+ADMIN_NAMESPACE = "admin"
+ADMIN_EXPECTED = row("302 302 302 200 302 302")  # only staff (the AP admin) get in
+PUBLIC = {"login", "admin:login"}
+
+
+def iter_url_names(resolver=None, namespace: str = "") -> Iterator[tuple[str, str]]:
+    """Yield (qualified name, route) for every pattern, descending into includes."""
+    resolver = resolver or get_resolver()
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            inner = ":".join(p for p in (namespace, pattern.namespace) if p)
+            for name, route in iter_url_names(pattern, inner):
+                yield name, f"{pattern.pattern}{route}"
+        elif isinstance(pattern, URLPattern):
+            name = f"{namespace}:{pattern.name}" if namespace and pattern.name else pattern.name
+            yield name or f"{namespace}:<unnamed>", str(pattern.pattern)
+
+
+def _user(cast, role):
+    return None if role == "anonymous" else getattr(cast, role)
+
+
+def _client_for(client, cast, role):
+    user = _user(cast, role)
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def test_every_url_is_in_the_expectation_table():
+    names = {name for name, _route in iter_url_names()}
+    project = {n for n in names if not n.startswith(f"{ADMIN_NAMESPACE}:")}
+
+    assert project - set(EXPECTATIONS) == set(), "add these URLs to EXPECTATIONS"
+    assert set(EXPECTATIONS) - project == set(), "these EXPECTATIONS name no URL any more"
+    assert f"{ADMIN_NAMESPACE}:index" in names
+
+
+def _check(response, expected: int, role: str, url: str) -> str | None:
+    if response.status_code != expected:
+        return f"{role} {response.request['REQUEST_METHOD']} {url}: {response.status_code}, expected {expected}"
+    # LoginRequiredMiddleware sends anonymous users to the product's login page, admin included.
+    if role == "anonymous" and expected == 302 and url != reverse("logout"):
+        logins = (f"{reverse('login')}?next=", f"{reverse('admin:login')}?next=")
+        if not response["Location"].startswith(logins):
+            return f"anonymous {url}: redirected to {response['Location']}, not to the login page"
+    return None
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_url_permission_walk(client, cast, role):
+    world = build_world(cast)
+    _client_for(client, cast, role)
+    failures = []
+    for name, expect in EXPECTATIONS.items():
+        url = reverse(name, kwargs=expect.kwargs(world))
+        failures.append(_check(client.get(url), expect.get[role], role, url))
+        if expect.post is not None:
+            failures.append(_check(client.post(url), expect.post[role], role, url))
+        # Logging out ends the session; log in again for the rest of the walk.
+        _client_for(client, cast, role)
+    assert [f for f in failures if f] == []
+
+
+def test_urls_of_missing_objects_are_404(client, cast):
+    client.force_login(cast.clerk)
+    for name, expect in EXPECTATIONS.items():
+        if expect.missing is None:
+            continue
+        url = reverse(name, kwargs={"pk": 999_999})
+        method = client.get if expect.get["clerk"] != 405 else client.post
+        assert method(url).status_code == expect.missing, url
+
+
+OUR_APPS = {"apinvoices", "approvals", "erp_integration"}
+
+
+def _admin_urls() -> list[tuple[str, dict[str, int]]]:
+    """The admin index and every changelist. The AP admin role holds the permissions of our three
+    apps only (migration apinvoices 0002): users, groups, tasks and auditlog stay superuser work."""
+    urls = [(reverse("admin:index"), ADMIN_EXPECTED)]
+    for model in admin.site._registry:
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        expected = ADMIN_EXPECTED if model._meta.app_label in OUR_APPS else {**ADMIN_EXPECTED, "admin": 403}
+        urls.append((url, expected))
+    return urls
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_admin_subset_permission_walk(client, cast, role):
+    build_world(cast)
+    _client_for(client, cast, role)
+    failures = [_check(client.get(url), expected[role], role, url) for url, expected in _admin_urls()]
+    assert [f for f in failures if f] == []
+
+
+def test_admin_login_page_is_public(client):
+    assert client.get(reverse("admin:login")).status_code == 200
