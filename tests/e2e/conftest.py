@@ -38,13 +38,26 @@ def pytest_collection_modifyitems(session, config, items):
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(django_db_setup, django_db_blocker):
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium, or set AP_CHROMIUM)")
+    from django.db import connections
     from playwright.sync_api import sync_playwright
 
+    with django_db_blocker.unblock():
+        serialized = {
+            conn.alias: conn._test_serialized_contents
+            for conn in connections.all()
+            if hasattr(conn, "_test_serialized_contents")
+        }
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as playwright:
+        # Under a running loop Django's connection handler (an asgiref thread-critical Local)
+        # hands out a second set of connection objects. They lack the snapshot taken at test
+        # database creation, so serialized_rollback would silently restore nothing and the
+        # role groups of the data migrations would be gone after the first e2e test.
+        for alias, contents in serialized.items():
+            connections[alias]._test_serialized_contents = contents
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
