@@ -211,3 +211,16 @@ def test_uploads_leave_no_auditlog_receivers_behind(client, cast):
     from auditlog.models import LogEntry
 
     assert LogEntry.objects.get_for_object(document).first().actor == cast.clerk
+
+
+def test_after_the_right_password_the_real_pipeline_reads_the_pdf(client, cast, locked_invoice, settings, django_capture_on_commit_callbacks):
+    settings.AP_EXTRACT_ON_INGEST = True
+    client.force_login(cast.clerk)
+    url = reverse("apinvoices:invoice_password", args=[locked_invoice.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, {"password": "Tr1cky!"})
+    locked_invoice.refresh_from_db()
+    assert locked_invoice.state not in (Invoice.State.PASSWORD_NEEDED, Invoice.State.EXTRACTING)
+    assert locked_invoice.state != Invoice.State.EXTRACTION_FAILED, locked_invoice.state_reason
+    extraction = locked_invoice.document.extractions.get()
+    assert "INVOICE enc-pw" in extraction.text
