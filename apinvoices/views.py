@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST, require_safe
 
@@ -52,6 +53,8 @@ def _tabs(counts, active_state: str, filter_params) -> list[dict]:
     def entry(value: str, label, count: int) -> dict:
         params = filter_params.copy()
         params.pop("page", None)
+        for name in [k for k, v in params.lists() if not any(v)]:
+            params.pop(name)
         if value:
             params["state"] = value
         else:
@@ -94,16 +97,19 @@ def inbox(request):
     return render(request, template, context)
 
 
-FIELD_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
-    ("Vendor", (("vendor_name", "Name"), ("vendor_tax_id", "Tax ID"))),
-    ("Document", (("invoice_number", "Invoice number"), ("document_type", "Type"),
-                  ("issue_date", "Issue date"))),
-    ("Amounts", (("net_amount", "Net"), ("tax_amount", "Tax"), ("total_amount", "Total"),
-                 ("currency", "Currency"))),
-    ("Payment", (("due_date", "Due date"), ("payment_terms", "Terms"), ("vendor_iban", "IBAN"),
-                 ("vendor_bic", "BIC"))),
-    ("Purchase order", (("po_number", "PO number"), ("cost_centre", "Cost centre"),
-                        ("gl_account", "GL account"))),
+# (key, title, ((field, label), ...)): the invoice page's field panels, in reading order.
+FIELD_GROUPS = (
+    ("vendor", _lazy("Vendor"), (("vendor_name", _lazy("Name")), ("vendor_tax_id", _lazy("Tax ID")))),
+    ("document", _lazy("Document"), (("invoice_number", _lazy("Invoice number")),
+                                     ("document_type", _lazy("Type")),
+                                     ("issue_date", _lazy("Issue date")))),
+    ("amounts", _lazy("Amounts"), (("net_amount", _lazy("Net")), ("tax_amount", _lazy("Tax")),
+                                   ("total_amount", _lazy("Total")), ("currency", _lazy("Currency")))),
+    ("payment", _lazy("Payment"), (("due_date", _lazy("Due date")), ("payment_terms", _lazy("Terms")),
+                                   ("vendor_iban", _lazy("IBAN")), ("vendor_bic", _lazy("BIC")))),
+    ("po", _lazy("Purchase order"), (("po_number", _lazy("PO number")),
+                                     ("cost_centre", _lazy("Cost centre")),
+                                     ("gl_account", _lazy("GL account")))),
 )
 MONEY_FIELDS = frozenset({"net_amount", "tax_amount", "total_amount"})
 CODE_FIELDS = frozenset({"vendor_iban", "vendor_bic", "vendor_tax_id"})
@@ -112,7 +118,7 @@ CODE_FIELDS = frozenset({"vendor_iban", "vendor_bic", "vendor_tax_id"})
 def _field_groups(invoice: Invoice) -> list[dict]:
     extracted = {row.name: row for row in invoice.field_rows}
     groups = []
-    for title, fields in FIELD_GROUPS:
+    for key, title, fields in FIELD_GROUPS:
         rows = []
         for name, label in fields:
             value = getattr(invoice, name)
@@ -120,15 +126,15 @@ def _field_groups(invoice: Invoice) -> list[dict]:
                 value = invoice.get_document_type_display()
             rows.append({
                 "name": name,
-                "label": _(label),
+                "label": label,
                 "value": value,
                 "is_money": name in MONEY_FIELDS,
                 "is_code": name in CODE_FIELDS,
                 "extracted": extracted.get(name),
             })
         groups.append({
-            "key": title,
-            "title": _(title),
+            "key": key,
+            "title": title,
             "rows": rows,
             "is_empty": all(r["value"] in (None, "") and r["extracted"] is None for r in rows),
         })

@@ -130,6 +130,14 @@ def _decode_header(value) -> str:
     return str(value or "").replace("\r", " ").replace("\n", " ").strip()
 
 
+def _decode_words(value: str) -> str:
+    """RFC 2047 encoded words (``=?utf-8?q?Rechnung_M=C3=A4rz.pdf?=``) as text."""
+    try:
+        return str(email.header.make_header(email.header.decode_header(value)))
+    except (LookupError, UnicodeDecodeError, email.errors.HeaderParseError, ValueError):
+        return value
+
+
 def _ensure_folder(conn: imaplib.IMAP4, name: str) -> None:
     typ, _ = conn.create(name)  # "NO [ALREADYEXISTS]" is fine
     if typ == "OK":
@@ -184,7 +192,7 @@ def _attachments(msg):
     for part in msg.walk():
         if part.is_multipart():
             continue
-        filename = part.get_filename() or ""
+        filename = _decode_words(part.get_filename() or "")
         disposition = part.get_content_disposition()
         ctype = part.get_content_type()
         if not filename and disposition != "attachment" and ctype in ("text/plain", "text/html"):
@@ -209,11 +217,7 @@ def _import_message(config: MailboxConfig, uidvalidity: int, uid: int, raw: byte
     msg = email.message_from_bytes(raw, policy=policy.compat32)
     message_id = _decode_header(msg.get("Message-ID"))[:998]
     sender = parseaddr(_decode_header(msg.get("From")))[1][:255] or _decode_header(msg.get("From"))[:255]
-    try:
-        subject = str(email.header.make_header(email.header.decode_header(msg.get("Subject", ""))))
-    except (LookupError, UnicodeDecodeError, email.errors.HeaderParseError):
-        subject = str(msg.get("Subject", ""))
-    subject = _decode_header(subject)[:998]
+    subject = _decode_header(_decode_words(str(msg.get("Subject", ""))))[:998]
     try:
         sent_at = parsedate_to_datetime(msg["Date"]) if msg.get("Date") else None
         if sent_at is not None and sent_at.tzinfo is None:

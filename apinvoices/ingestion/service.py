@@ -23,7 +23,6 @@ import tempfile
 from dataclasses import dataclass
 from typing import IO, Union
 
-from auditlog.context import set_actor
 from django.conf import settings
 from django.core.files import File
 from django.db import IntegrityError, transaction
@@ -253,7 +252,10 @@ def _register(
 ) -> Accepted:
     channel = receipt_fields["channel"]
     actor = receipt_fields["received_by"]
-    with transaction.atomic(), set_actor(actor):
+    # No auditlog set_actor here: in a request AuditlogMiddleware already names the user, and a
+    # nested set_actor leaks the outer context's signal receiver (django-auditlog 3.4 restores
+    # the wrong context on exit).
+    with transaction.atomic():
         document = Document(
             sha256=digest,
             size=size,

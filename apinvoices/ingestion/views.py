@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -48,7 +50,7 @@ def upload(request):
             limit_mb = f"{settings.AP_MAX_UPLOAD_BYTES / 1024 / 1024:g}"
             rows.append(
                 _result_row(
-                    request.headers.get("X-File-Name", "")[:200] or "upload",
+                    unquote(request.headers.get("X-File-Name", ""))[:200] or "upload",
                     Refused(RefusalCode.TOO_LARGE, refusal_message(RefusalCode.TOO_LARGE, limit_mb=limit_mb)),
                 )
             )

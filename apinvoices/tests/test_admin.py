@@ -9,7 +9,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from apinvoices.models import Invoice
 from apinvoices.tests.world import build_world
 from approvals.models import ApprovalRule
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from apinvoices.models import Invoice, InvoiceException
 from apinvoices.tests.factories import InvoiceFactory, VendorFactory
@@ -126,8 +127,6 @@ def test_open_exception_count_counts_only_open_ones(client, cast):
     invoice = InvoiceFactory(state=Invoice.State.EXCEPTION)
     InvoiceException.objects.create(invoice=invoice, kind="arithmetic", key="a", severity="blocking", message="x")
     InvoiceException.objects.create(invoice=invoice, kind="dates", key="b", severity="warning", message="y")
-    from django.utils import timezone
-
     InvoiceException.objects.create(
         invoice=invoice, kind="currency", key="c", severity="warning", message="z",
         status="resolved", resolved_at=timezone.now(),

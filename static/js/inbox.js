@@ -44,6 +44,19 @@
     window.location.assign(row.dataset.href);
   });
 
+  // Leave empty filters out of the request, so the pushed URL stays short and shareable.
+  document.body.addEventListener("htmx:configRequest", function (event) {
+    if (event.detail.elt.id !== "inbox-filters") return;
+    const params = event.detail.parameters;
+    const names = typeof params.keys === "function" ? Array.from(params.keys()) : Object.keys(params);
+    names.forEach(function (name) {
+      const value = typeof params.get === "function" ? params.get(name) : params[name];
+      if (value === "" || value === null) {
+        if (typeof params.delete === "function") params.delete(name); else delete params[name];
+      }
+    });
+  });
+
   // A filter change swaps the table: start again from no selection.
   document.body.addEventListener("htmx:afterSwap", function () { index = -1; });
 })();

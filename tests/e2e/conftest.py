@@ -38,13 +38,26 @@ def pytest_collection_modifyitems(session, config, items):
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(django_db_setup, django_db_blocker):
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium, or set AP_CHROMIUM)")
+    from django.db import connections
     from playwright.sync_api import sync_playwright
 
+    with django_db_blocker.unblock():
+        serialized = {
+            conn.alias: conn._test_serialized_contents
+            for conn in connections.all()
+            if hasattr(conn, "_test_serialized_contents")
+        }
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as playwright:
+        # Under a running loop Django's connection handler (an asgiref thread-critical Local)
+        # hands out a second set of connection objects. They lack the snapshot taken at test
+        # database creation, so serialized_rollback would silently restore nothing and the
+        # role groups of the data migrations would be gone after the first e2e test.
+        for alias, contents in serialized.items():
+            connections[alias]._test_serialized_contents = contents
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
@@ -89,34 +102,3 @@ def screenshot(page, artefacts_dir, request) -> Callable[[str], Path]:
 
     return take
 
-
-@pytest.fixture(scope="session")
-def _roles_migration_apps():
-    from django.db.migrations.loader import MigrationLoader
-
-    loader = MigrationLoader(None, ignore_no_migrations=True)
-    return loader.project_state(("apinvoices", "0002_roles_and_defaults")).apps
-
-
-@pytest.fixture(autouse=True)
-def _base_rows_present(request, _roles_migration_apps):
-    """Make sure content types, permissions and the role groups exist for every browser test.
-
-    serialized_rollback cannot restore them here: once Playwright's loop runs in the main
-    thread, Django's connection handler hands out a fresh connection object that lacks the
-    serialized snapshot. So after any transactional test flushed the database (in this xdist
-    worker), the rows the migrations created would be gone. Recreating them is idempotent.
-    """
-    if "live_server" not in request.fixturenames:
-        return
-    request.getfixturevalue("transactional_db")
-    from importlib import import_module
-
-    from django.contrib.contenttypes.models import ContentType
-    from django.core.management.sql import emit_post_migrate_signal
-
-    ContentType.objects.clear_cache()
-    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
-    roles = import_module("apinvoices.migrations.0002_roles_and_defaults")
-    roles.create_roles(_roles_migration_apps, None)
-    ContentType.objects.clear_cache()

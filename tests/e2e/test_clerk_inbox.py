@@ -140,6 +140,7 @@ def test_clerk_reviews_inbox_opens_invoice_and_downloads_original(login_as, live
     page.get_by_role("searchbox", name="Search invoices").fill("NW-2024-10417")
     page.wait_for_url("**q=NW-2024-10417**")
     assert rows.count() == 1
+    assert page.url == f"{live_server.url}/?q=NW-2024-10417"  # empty filters left out
 
     page.get_by_role("link", name="NW-2024-10417").click()
     page.wait_for_url(f"**/invoices/{focus.pk}/")

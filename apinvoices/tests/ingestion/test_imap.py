@@ -239,3 +239,26 @@ def test_an_attachment_near_the_limit_is_imported_although_the_mail_is_bigger(do
     poll_mailbox(mailbox)
     assert InboundMail.objects.get().status == InboundMail.Status.IMPORTED
     assert Document.objects.get(kind=Document.Kind.PDF).original_filename == pdf.name
+
+
+@pytest.mark.django_db
+def test_non_ascii_subject_and_attachment_name_are_decoded(dovecot, mailbox, corpus_pdfs):
+    msg = EmailMessage()
+    msg["From"] = "Buchhaltung <rechnung@lieferant.test>"
+    msg["To"] = "ap@example.test"
+    msg["Subject"] = "Rechnung für März"
+    msg["Message-ID"] = "<umlaut@lieferant.test>"
+    msg.set_content("Anbei unsere Rechnung.")
+    msg.add_attachment(corpus_pdfs[0].read_bytes(), maintype="application", subtype="pdf", filename="Rechnung März.pdf")
+    dovecot.deliver(mailbox.user, msg.as_bytes())
+    poll_mailbox(mailbox)
+    mail = InboundMail.objects.get()
+    assert mail.subject == "Rechnung für März"
+    assert Document.objects.get(kind=Document.Kind.PDF).original_filename == "Rechnung März.pdf"
+
+
+@pytest.mark.django_db
+def test_an_empty_mailbox_is_a_quiet_poll(dovecot, mailbox):
+    report = poll_mailbox(mailbox)
+    assert report.messages == [] and report.uidvalidity
+    assert InboundMail.objects.count() == 0

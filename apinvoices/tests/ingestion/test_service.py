@@ -201,3 +201,31 @@ def test_two_ingests_of_the_same_bytes_at_once_make_one_document():
     assert sorted(type(r).__name__ for r in results) == ["Accepted"] + ["Duplicate"] * 7
     assert Document.objects.count() == 1 and Invoice.objects.count() == 1
     assert DocumentReceipt.objects.count() == 8
+
+
+def test_query_budget_per_arrival(django_assert_num_queries, cast):
+    """Accepted: duplicate look-up, savepoint, Document, Document's audit entry (which reads the
+    reverse invoice relation), receipt, Invoice, its audit entry, event, release. A duplicate:
+    look-up, receipt, invoice. (Content types are cached by a warm-up arrival first.)"""
+    document_ingest(data=good_pdf("warm-up"), filename="w.pdf", channel=Channel.UPLOAD)
+    data = good_pdf("budget")
+    with django_assert_num_queries(10):
+        document_ingest(data=data, filename="b.pdf", channel=Channel.UPLOAD)
+    with django_assert_num_queries(3):
+        document_ingest(data=data, filename="b2.pdf", channel=Channel.UPLOAD)
+
+
+def test_an_arrival_is_extracted_after_commit_by_the_real_pipeline(settings, corpus_dir, django_capture_on_commit_callbacks):
+    """With extraction merged: an e-invoice PDF ingested with AP_EXTRACT_ON_INGEST runs the real
+    task (django-q2 sync in tests) once the ingest transaction commits."""
+    from apinvoices.models import Extraction
+
+    settings.AP_EXTRACT_ON_INGEST = True
+    pdf = next((corpus_dir / "zugferd-corpus" / "XML-Rechnung").rglob("*.pdf"))
+    with django_capture_on_commit_callbacks(execute=True):
+        result = document_ingest(data=pdf.read_bytes(), filename=pdf.name, channel=Channel.UPLOAD)
+    result.invoice.refresh_from_db()
+    assert result.invoice.state not in (Invoice.State.RECEIVED, Invoice.State.EXTRACTING)
+    extraction = Extraction.objects.get(document=result.document)
+    assert extraction.status == Extraction.Status.SUCCEEDED, extraction.error_message
+    assert result.invoice.invoice_number

@@ -192,3 +192,35 @@ def test_password_endpoint_needs_edit_permission(client, cast, locked_invoice):
     client.force_login(cast.auditor)
     url = reverse("apinvoices:invoice_password", args=[locked_invoice.pk])
     assert client.post(url, {"password": "Tr1cky!"}).status_code == 403
+
+
+def test_uploads_leave_no_auditlog_receivers_behind(client, cast):
+    """django-auditlog leaks a pre_save receiver whenever set_actor is nested inside its
+    middleware's context; an upload must not nest it (one leak per upload would pile up)."""
+    from django.db.models.signals import pre_save
+
+    def audit_receivers():
+        return sum(1 for entry in pre_save.receivers if "set_actor" in str(entry[0]))
+
+    client.force_login(cast.clerk)
+    before = audit_receivers()
+    for n in range(3):
+        client.post(URL, {"files": [SimpleUploadedFile(f"r{n}.pdf", good_pdf(f"leak-{n}"))]}, headers={"HX-Request": "true"})
+    assert audit_receivers() == before
+    document = Invoice.objects.first().document
+    from auditlog.models import LogEntry
+
+    assert LogEntry.objects.get_for_object(document).first().actor == cast.clerk
+
+
+def test_after_the_right_password_the_real_pipeline_reads_the_pdf(client, cast, locked_invoice, settings, django_capture_on_commit_callbacks):
+    settings.AP_EXTRACT_ON_INGEST = True
+    client.force_login(cast.clerk)
+    url = reverse("apinvoices:invoice_password", args=[locked_invoice.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, {"password": "Tr1cky!"})
+    locked_invoice.refresh_from_db()
+    assert locked_invoice.state not in (Invoice.State.PASSWORD_NEEDED, Invoice.State.EXTRACTING)
+    assert locked_invoice.state != Invoice.State.EXTRACTION_FAILED, locked_invoice.state_reason
+    extraction = locked_invoice.document.extractions.get()
+    assert "INVOICE enc-pw" in extraction.text

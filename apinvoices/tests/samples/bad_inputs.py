@@ -151,8 +151,10 @@ BAD_SAMPLES: tuple[BadSample, ...] = (
     BadSample("control_name", "in\x1bvoice.pdf", lambda: good_pdf("ctrl"), RefusalCode.BAD_FILENAME),
 )
 
-# The names above that a file system can hold (no NUL, no "..", no slash).
-FILESYSTEM_SAFE = tuple(s for s in BAD_SAMPLES if "\x00" not in s.filename and "/" not in s.filename)
+# The names above that can be files anywhere (no NUL, control character, "..", or slash).
+FILESYSTEM_SAFE = tuple(
+    s for s in BAD_SAMPLES if s.filename.isprintable() and "/" not in s.filename
+)
 
 
 class HugeStream(io.RawIOBase):
