@@ -535,7 +535,9 @@ def _label_candidates(ctx: _Context) -> list[Candidate]:
                 start = _rest_after(line, match.end)
                 # The value belongs to this label only up to where the next label starts.
                 same_line = line.slice(start, next_label_start)
-                below = _below(page, line, label_words)
+                below = _below(
+                    page, line, label_words, max_lines=5 if name in _AMOUNT_FIELDS else 2
+                )
                 if name in _AMOUNT_FIELDS:
                     result += _amount_candidates(
                         ctx,
@@ -592,27 +594,26 @@ def _amount_candidates(ctx, name, match, line, start, stop, below, strength, bot
         if len(re.findall(r"[^\W\d_]", between)) > 14:
             continue  # too many words between label and number: the number is something else
         found.append(amount)
-    position = 1.0
-    if not found:
-        for segment in below[:1]:
-            found = amounts_in(segment, 0, ctx.decimal_hint)
-            position = 0.9
-            if found:
-                break
-    if not found:
-        return result
-    # With several amounts on a label's line ("VAT 21% of 100.00  21.00") the last one is the
-    # value; a rate or base comes first on every layout seen.
-    value, words, has_decimals = found[-1]
-    score = 0.82 * strength * position * (1.0 if has_decimals else 0.85)
-    if name == "total_amount":
-        score *= 0.9 + 0.1 * bottomness
     if name == "tax_amount" and F.contains_any(
         label_text,
         ("vat id", "vat no", "vat number", "btw nr", "btw-nummer", "tva intracommunautaire"),
     ):
         return result
-    result.append(Candidate(name, value, score, words, **base))
+    # With several amounts on a label's line ("VAT 21% of 100.00  21.00") the last one is the
+    # value; a rate or base comes first on every layout seen.
+    options = [(found[-1], 1.0)] if found else []
+    if not found:
+        # Under a column header the rows may be per-rate lines followed by their sum; each
+        # row adds up on its own, so later rows are preferred slightly (the sum comes last).
+        for index, segment in enumerate(below):
+            row = amounts_in(segment, 0, ctx.decimal_hint)
+            if row:
+                options.append((row[-1], min(0.9 + 0.02 * index, 0.96)))
+    for (value, words, has_decimals), position in options:
+        score = 0.82 * strength * position * (1.0 if has_decimals else 0.85)
+        if name == "total_amount":
+            score *= 0.9 + 0.1 * bottomness
+        result.append(Candidate(name, value, score, words, **base))
     return result
 
 
