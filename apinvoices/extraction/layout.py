@@ -1150,8 +1150,29 @@ def _vendor_name(ctx: _Context) -> Candidate | None:
     return None
 
 
+_CURRENCY_LABEL = re.compile(
+    r"(?i)\b(?:currency|wahrung|währung|devise|monnaie|valuta|munteenheid|moneda|divisa|"
+    r"amounts? in|betrage in|beträge in|montants en)\s*[:.]?\s*([A-Z]{3})\b"
+)
+
+
 def _currency_candidate(ctx: _Context, code: str, conf: float) -> Candidate:
     symbols = {code} | {s for s, c in F._CURRENCY_SYMBOLS if c == code}
+    for page in ctx.pages:
+        for line in page.lines:
+            match = _CURRENCY_LABEL.search(line.text)
+            if match and match.group(1) == code:
+                # "Währung: EUR" states it outright.
+                words = line.words_in(match.start(1), match.end(1))
+                return Candidate(
+                    "currency",
+                    code,
+                    max(conf, 0.95),
+                    words,
+                    label="currency",
+                    page=page.number,
+                    top=line.top,
+                )
     for page in ctx.pages:
         for line in page.lines:
             for word in line.words:
