@@ -553,8 +553,6 @@ def _label_candidates(ctx: _Context) -> list[Candidate]:
                     )
                 elif name in _DATE_FIELDS:
                     result += _date_candidates(ctx, name, same_line, below, strength, base)
-                    if name == "issue_date" or match.field != "invoice_number":
-                        pass
                 elif name in _ID_FIELDS:
                     result += _id_candidates(ctx, name, match, same_line, below, strength, base)
                     if name == "invoice_number" and same_line is not None:
