@@ -772,9 +772,29 @@ def _pick_amount(cands: list[Candidate], name: str) -> Candidate | None:
     return best
 
 
+_TITLE = re.compile(
+    r"^\w*(?:rechnung|invoice|facture|factuur|factura|fattura|gutschrift)\b", re.IGNORECASE
+)
+
+
 def _issue_date_fallback(ctx: _Context) -> Candidate | None:
-    """Without a label: the first date in the top third of page 1, at low confidence."""
+    """Without a label: a date on the document's title line ("Beitragsrechnung  24. Januar
+    2014"), else the first date in the top third of page 1; low confidence either way."""
     page = ctx.pages[0]
+    for line in page.lines[:40]:
+        if not _TITLE.match(line.text):
+            continue
+        dates = F.find_dates(line.text, ctx.language, ctx.date_order)
+        if dates:
+            d = dates[0]
+            return Candidate(
+                "issue_date",
+                d.value,
+                0.6,
+                line.words_in(d.start, d.end),
+                page=page.number,
+                top=line.top,
+            )
     for line in page.lines:
         if line.top > page.height / 3:
             break
