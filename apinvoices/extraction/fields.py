@@ -415,7 +415,10 @@ def find_currencies(text: str) -> dict[str, int]:
             counts[code] = counts.get(code, 0) + 1
     remaining = text
     for symbol, code in _CURRENCY_SYMBOLS:
-        if symbol[0].isalpha():
+        if symbol == "Fr.":
+            # "Mo.-Fr. 08.30" is a weekday: francs only before an amount with cents.
+            pattern = r"(?<![A-Za-z.\-])Fr\.(?=\s?-?\d[\d'’.,]*[.,]\d{2}(?!\d))"
+        elif symbol[0].isalpha():
             pattern = rf"(?<![A-Za-z]){re.escape(symbol)}(?=\s?-?\d)"
         else:
             pattern = re.escape(symbol)

@@ -535,7 +535,9 @@ def _label_candidates(ctx: _Context) -> list[Candidate]:
                 start = _rest_after(line, match.end)
                 # The value belongs to this label only up to where the next label starts.
                 same_line = line.slice(start, next_label_start)
-                below = _below(page, line, label_words)
+                below = _below(
+                    page, line, label_words, max_lines=5 if name in _AMOUNT_FIELDS else 2
+                )
                 if name in _AMOUNT_FIELDS:
                     result += _amount_candidates(
                         ctx,
@@ -551,8 +553,6 @@ def _label_candidates(ctx: _Context) -> list[Candidate]:
                     )
                 elif name in _DATE_FIELDS:
                     result += _date_candidates(ctx, name, same_line, below, strength, base)
-                    if name == "issue_date" or match.field != "invoice_number":
-                        pass
                 elif name in _ID_FIELDS:
                     result += _id_candidates(ctx, name, match, same_line, below, strength, base)
                     if name == "invoice_number" and same_line is not None:
@@ -592,27 +592,26 @@ def _amount_candidates(ctx, name, match, line, start, stop, below, strength, bot
         if len(re.findall(r"[^\W\d_]", between)) > 14:
             continue  # too many words between label and number: the number is something else
         found.append(amount)
-    position = 1.0
-    if not found:
-        for segment in below[:1]:
-            found = amounts_in(segment, 0, ctx.decimal_hint)
-            position = 0.9
-            if found:
-                break
-    if not found:
-        return result
-    # With several amounts on a label's line ("VAT 21% of 100.00  21.00") the last one is the
-    # value; a rate or base comes first on every layout seen.
-    value, words, has_decimals = found[-1]
-    score = 0.82 * strength * position * (1.0 if has_decimals else 0.85)
-    if name == "total_amount":
-        score *= 0.9 + 0.1 * bottomness
     if name == "tax_amount" and F.contains_any(
         label_text,
         ("vat id", "vat no", "vat number", "btw nr", "btw-nummer", "tva intracommunautaire"),
     ):
         return result
-    result.append(Candidate(name, value, score, words, **base))
+    # With several amounts on a label's line ("VAT 21% of 100.00  21.00") the last one is the
+    # value; a rate or base comes first on every layout seen.
+    options = [(found[-1], 1.0)] if found else []
+    if not found:
+        # Under a column header the rows may be per-rate lines followed by their sum; each
+        # row adds up on its own, so later rows are preferred slightly (the sum comes last).
+        for index, segment in enumerate(below):
+            row = amounts_in(segment, 0, ctx.decimal_hint)
+            if row:
+                options.append((row[-1], min(0.9 + 0.02 * index, 0.96)))
+    for (value, words, has_decimals), position in options:
+        score = 0.82 * strength * position * (1.0 if has_decimals else 0.85)
+        if name == "total_amount":
+            score *= 0.9 + 0.1 * bottomness
+        result.append(Candidate(name, value, score, words, **base))
     return result
 
 
@@ -773,9 +772,29 @@ def _pick_amount(cands: list[Candidate], name: str) -> Candidate | None:
     return best
 
 
+_TITLE = re.compile(
+    r"^\w*(?:rechnung|invoice|facture|factuur|factura|fattura|gutschrift)\b", re.IGNORECASE
+)
+
+
 def _issue_date_fallback(ctx: _Context) -> Candidate | None:
-    """Without a label: the first date in the top third of page 1, at low confidence."""
+    """Without a label: a date on the document's title line ("Beitragsrechnung  24. Januar
+    2014"), else the first date in the top third of page 1; low confidence either way."""
     page = ctx.pages[0]
+    for line in page.lines[:40]:
+        if not _TITLE.match(line.text):
+            continue
+        dates = F.find_dates(line.text, ctx.language, ctx.date_order)
+        if dates:
+            d = dates[0]
+            return Candidate(
+                "issue_date",
+                d.value,
+                0.6,
+                line.words_in(d.start, d.end),
+                page=page.number,
+                top=line.top,
+            )
     for line in page.lines:
         if line.top > page.height / 3:
             break
@@ -1149,8 +1168,29 @@ def _vendor_name(ctx: _Context) -> Candidate | None:
     return None
 
 
+_CURRENCY_LABEL = re.compile(
+    r"(?i)\b(?:currency|wahrung|währung|devise|monnaie|valuta|munteenheid|moneda|divisa|"
+    r"amounts? in|betrage in|beträge in|montants en)\s*[:.]?\s*([A-Z]{3})\b"
+)
+
+
 def _currency_candidate(ctx: _Context, code: str, conf: float) -> Candidate:
     symbols = {code} | {s for s, c in F._CURRENCY_SYMBOLS if c == code}
+    for page in ctx.pages:
+        for line in page.lines:
+            match = _CURRENCY_LABEL.search(line.text)
+            if match and match.group(1) == code:
+                # "Währung: EUR" states it outright.
+                words = line.words_in(match.start(1), match.end(1))
+                return Candidate(
+                    "currency",
+                    code,
+                    max(conf, 0.95),
+                    words,
+                    label="currency",
+                    page=page.number,
+                    top=line.top,
+                )
     for page in ctx.pages:
         for line in page.lines:
             for word in line.words:

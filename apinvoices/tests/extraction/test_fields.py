@@ -170,6 +170,12 @@ def test_detect_currency_from_symbols_and_codes(text, code):
     assert found is not None and found[0] == code
 
 
+def test_weekday_abbreviation_is_not_swiss_francs():
+    text = "Mo.-Fr. 08.30 - 12.30 Uhr\nGesamtbeitrag 50,00 €\nRechnungsbeitrag 59,50 €"
+    assert F.detect_currency(text)[0] == "EUR"
+    assert F.detect_currency("Total Fr. 1'234.50")[0] == "CHF"
+
+
 def test_currency_confidence_is_lower_for_a_bare_dollar_sign():
     bare = F.detect_currency("Total $4.11")
     explicit = F.detect_currency("Total USD 4.11, paid in USD")

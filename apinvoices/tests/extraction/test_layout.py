@@ -278,3 +278,11 @@ def test_absent_fields_are_absent_not_zero():
     result = extract([(40, 100, "Hello world, nothing to see here")])
     for name in ("total_amount", "net_amount", "invoice_number", "vendor_iban"):
         assert name not in result.fields
+
+
+def test_a_currency_label_makes_the_currency_certain():
+    labelled = extract([(40, 100, "Währung: EUR"), (300, 500, "Gesamtbetrag"), (480, 500, "10,00")])
+    once = extract([(40, 100, "Betrag EUR"), (300, 500, "Gesamtbetrag"), (480, 500, "10,00")])
+    assert labelled.value("currency") == once.value("currency") == "EUR"
+    assert labelled.fields["currency"].confidence >= 0.95
+    assert once.fields["currency"].confidence < 0.9
