@@ -154,6 +154,7 @@ def invoice_detail(request, pk: int):
         "can_void": INVOICE_MACHINE.can(invoice.state, Invoice.State.VOID)
         and request.user.has_perm("apinvoices.void_invoice", invoice),
         "can_view_document": request.user.has_perm("apinvoices.view_document", invoice.document),
+        "can_edit": request.user.has_perm("apinvoices.edit_invoice", invoice),
         "inline_original": invoice.document.content_type in INLINE_CONTENT_TYPES,
     }
     return render(request, "apinvoices/invoice_detail.html", context)
