@@ -1,0 +1,97 @@
+"""Run the extraction pipeline over an invoice's original and record the outcome."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.db import transaction
+from django.utils import timezone
+
+from apinvoices.extraction.errors import ExtractionError, ExtractionErrorCode
+from apinvoices.models import Extraction, Invoice
+from apinvoices.secrets import decrypt_secret
+from apinvoices.services.invoices import invoice_apply_extraction, invoice_evaluate
+from apinvoices.states import INVOICE_MACHINE, invoice_transition
+
+logger = logging.getLogger(__name__)
+S = Invoice.State
+
+PASSWORD_CODES = {ExtractionErrorCode.ENCRYPTED_PDF, ExtractionErrorCode.WRONG_PASSWORD}
+
+
+def invoice_extract(*, invoice_id: int, actor=None, source: str = "task:extract") -> Invoice:
+    """Extract the invoice's fields from its original, then check it and move it on.
+
+    Safe to run again (a retry after a crash, or a clerk's "retry" button): the original is
+    only read, earlier clerk edits are kept, and the invoice ends in exactly one of
+    needs_review / exception / awaiting_approval / password_needed / extraction_failed.
+    Never raises for a bad document: the reason is stored on the Extraction and the invoice.
+    """
+    invoice = Invoice.objects.select_related("document").get(pk=invoice_id)
+    if invoice.state != S.EXTRACTING:
+        invoice = invoice_transition(
+            invoice=invoice, to=S.EXTRACTING, actor=actor, source=source, reason="Reading the document."
+        )
+    document = invoice.document
+    extraction = Extraction.objects.create(document=document)
+    started = time.monotonic()
+    try:
+        with document.file.open("rb") as fh:
+            data = fh.read()
+        from apinvoices.extraction.pipeline import extract_document
+
+        result = extract_document(
+            data,
+            filename=document.original_filename,
+            password=decrypt_secret(document.password_ciphertext),
+        )
+    except ExtractionError as err:
+        return _fail(invoice, extraction, started, code=str(err.code), message=err.message, actor=actor, source=source)
+    except Exception as err:  # a bug or an unexpected library failure must not lose the invoice
+        logger.exception("extraction of invoice %s crashed", invoice_id)
+        return _fail(
+            invoice,
+            extraction,
+            started,
+            code="internal_error",
+            message=(
+                "The document could not be read because of an internal error "
+                f"({type(err).__name__}). The original is kept: retry, or enter the fields by hand."
+            ),
+            actor=actor,
+            source=source,
+        )
+
+    from apinvoices.extraction.serialize import invoice_to_dict
+
+    with transaction.atomic():
+        extraction.kind = result.kind
+        extraction.status = Extraction.Status.SUCCEEDED
+        extraction.finished_at = timezone.now()
+        extraction.duration_ms = int((time.monotonic() - started) * 1000)
+        extraction.result = invoice_to_dict(result, file=document.original_filename)
+        extraction.text = result.text[:200_000]
+        extraction.save()
+        if result.page_count and document.page_count != result.page_count:
+            document.page_count = result.page_count
+            document.save(update_fields=["page_count"])
+        invoice = invoice_apply_extraction(invoice=invoice, result=result, extraction=extraction)
+    return invoice_evaluate(invoice=invoice, source=source)
+
+
+def _fail(invoice, extraction, started, *, code: str, message: str, actor, source: str) -> Invoice:
+    with transaction.atomic():
+        extraction.status = Extraction.Status.FAILED
+        extraction.error_code = code
+        extraction.error_message = message
+        extraction.finished_at = timezone.now()
+        extraction.duration_ms = int((time.monotonic() - started) * 1000)
+        extraction.save()
+        target = S.PASSWORD_NEEDED if code in PASSWORD_CODES else S.EXTRACTION_FAILED
+        if INVOICE_MACHINE.can(invoice.state, target):
+            invoice = invoice_transition(
+                invoice=invoice, to=target, actor=actor, source=source, reason=message,
+                params={"error_code": code},
+            )
+    return invoice
