@@ -51,6 +51,12 @@ EXPECTATIONS: dict[str, Expect] = {
         get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403"), kwargs=_invoice, missing=404
     ),
     "apinvoices:document_original": Expect(get=STAFF_AND_AUDITOR, kwargs=_document, missing=404),
+    # Uploading is clerk work: auditors read, they never add documents.
+    "apinvoices:upload": Expect(get=row("302 200 403 200 403 403"), post=row("302 200 403 200 403 403")),
+    # A wrong or empty password is reported on the invoice page (redirect), never a 500.
+    "apinvoices:invoice_password": Expect(
+        get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403"), kwargs=_invoice, missing=404
+    ),
 }
 ADMIN_NAMESPACE = "admin"
 ADMIN_EXPECTED = row("302 302 302 200 302 302")  # only staff (the AP admin) get in
