@@ -15,6 +15,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apinvoices.extraction.types import PUBLIC_FIELDS
 from apinvoices.money import (
     AMOUNT_DECIMAL_PLACES,
     AMOUNT_MAX_DIGITS,
@@ -427,19 +428,7 @@ class Invoice(TimeStampedModel):
     )
     CLOSED_STATES = (State.PAID, State.DUPLICATE, State.VOID)
     # Field names a clerk may edit on the review screen (also the extraction field names).
-    EDITABLE_FIELDS = (
-        "vendor_name",
-        "vendor_tax_id",
-        "vendor_iban",
-        "invoice_number",
-        "issue_date",
-        "due_date",
-        "currency",
-        "net_amount",
-        "tax_amount",
-        "total_amount",
-        "po_number",
-    )
+    EDITABLE_FIELDS = PUBLIC_FIELDS
 
     document = models.OneToOneField(Document, on_delete=models.PROTECT, related_name="invoice")
     state = models.CharField(max_length=20, choices=State.choices, default=State.RECEIVED, db_index=True)

@@ -23,7 +23,13 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from apinvoices.extraction.identifiers import compact_tax_id, normalize_iban
-from apinvoices.extraction.types import ExtractedInvoice, FieldValue
+from apinvoices.extraction.types import (
+    AMOUNT_FIELDS,
+    DATE_FIELDS,
+    PUBLIC_FIELDS,
+    ExtractedInvoice,
+    FieldValue,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -31,21 +37,9 @@ LOW_CONFIDENCE = 0.6  # fields below this are worth a second opinion
 LLM_CONFIDENCE = 0.55  # below auto-accept (0.9): an LLM value is a suggestion, not a fact
 MAX_TEXT_CHARS = 12_000  # roughly 3-4k tokens: enough for the header pages of an invoice
 
-LLM_FIELDS: tuple[str, ...] = (
-    "vendor_name",
-    "vendor_tax_id",
-    "vendor_iban",
-    "invoice_number",
-    "issue_date",
-    "due_date",
-    "currency",
-    "net_amount",
-    "tax_amount",
-    "total_amount",
-    "po_number",
-)
-_AMOUNT_FIELDS = {"net_amount", "tax_amount", "total_amount"}
-_DATE_FIELDS = {"issue_date", "due_date"}
+LLM_FIELDS: tuple[str, ...] = PUBLIC_FIELDS
+_AMOUNT_FIELDS = AMOUNT_FIELDS
+_DATE_FIELDS = DATE_FIELDS
 _AMOUNT = re.compile(r"^-?\d+(\.\d+)?$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

@@ -10,22 +10,8 @@ from datetime import date
 from decimal import Decimal
 
 from apinvoices.extraction.identifiers import compact_iban, compact_tax_id
-from apinvoices.extraction.types import FIELD_NAMES, ExtractedInvoice, FieldValue
+from apinvoices.extraction.types import FIELD_NAMES, PUBLIC_FIELDS, ExtractedInvoice, FieldValue
 
-# The header fields of the public JSON contract, in display order.
-PUBLIC_FIELDS: tuple[str, ...] = (
-    "vendor_name",
-    "vendor_tax_id",
-    "vendor_iban",
-    "invoice_number",
-    "issue_date",
-    "due_date",
-    "currency",
-    "net_amount",
-    "tax_amount",
-    "total_amount",
-    "po_number",
-)
 OTHER_FIELDS: tuple[str, ...] = tuple(name for name in FIELD_NAMES if name not in PUBLIC_FIELDS)
 
 

@@ -30,6 +30,24 @@ FIELD_NAMES: tuple[str, ...] = (
     "buyer_reference",  # BT-10, the Leitweg-ID in XRechnung
 )
 
+# The header fields a person checks and may correct, in display order: the public JSON contract
+# of the ``extract`` command, the fields the LLM may fill, and the editable invoice fields.
+PUBLIC_FIELDS: tuple[str, ...] = (
+    "vendor_name",
+    "vendor_tax_id",
+    "vendor_iban",
+    "invoice_number",
+    "issue_date",
+    "due_date",
+    "currency",
+    "net_amount",
+    "tax_amount",
+    "total_amount",
+    "po_number",
+)
+AMOUNT_FIELDS = frozenset({"net_amount", "tax_amount", "total_amount"})
+DATE_FIELDS = frozenset({"issue_date", "due_date"})
+
 
 @dataclass(frozen=True)
 class BBox:

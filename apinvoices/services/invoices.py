@@ -13,7 +13,7 @@ from django.utils.module_loading import import_string
 
 from apinvoices.checks import invoice_run_checks
 from apinvoices.exceptions import ApplicationError
-from apinvoices.extraction.types import ExtractedInvoice, FieldValue
+from apinvoices.extraction.types import AMOUNT_FIELDS, DATE_FIELDS, ExtractedInvoice, FieldValue
 from apinvoices.models import (
     ExtractedField,
     Extraction,
@@ -33,8 +33,6 @@ S = Invoice.State
 AUTO_ACCEPT_CONFIDENCE = Decimal("0.900")
 # Fields whose confidence decides whether a person must look at the invoice.
 KEY_FIELDS = ("vendor_name", "invoice_number", "issue_date", "currency", "total_amount")
-DATE_FIELDS = {"issue_date", "due_date"}
-AMOUNT_FIELDS = {"net_amount", "tax_amount", "total_amount"}
 
 _NUMBER_NOISE = re.compile(r"[\s\-_/.#:]")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import date
 from decimal import Decimal
 
@@ -116,7 +115,6 @@ def test_faults_degrade_to_a_flagged_result(stub, fault, reason):
     stub.answers = {"invoice_number": "A-2024-117"}
     result = text_result(net_amount=(Decimal("1234.50"), 0.95))
 
-    started = time.monotonic()
     returned = llm_fill(result)
 
     assert returned is result
@@ -125,7 +123,8 @@ def test_faults_degrade_to_a_flagged_result(stub, fault, reason):
     assert any(w.startswith("LLM unavailable: ") and reason in w for w in result.warnings), (
         result.warnings
     )
-    assert time.monotonic() - started < 3
+    # The extraction never waits out a Retry-After: one request, no retry loop.
+    assert len(stub.requests) <= 2
     assert llm_review(TEXT, result.fields) is None
 
 
