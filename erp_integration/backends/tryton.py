@@ -120,7 +120,9 @@ class TrytonBackend(ErpBackend):
                     ErpErrorCode.NOT_CONFIGURED, f"Tryton user {c.user!r} has no current company"
                 )
         c.context = {"company": company, "language": "en"}
-        journals = c.search("account.journal", [("type", "=", "expense")], limit=1, order=[["id", "ASC"]])
+        journals = c.search(
+            "account.journal", [("type", "=", "expense")], limit=1, order=[["id", "ASC"]]
+        )
         if not journals:
             raise ErpError(ErpErrorCode.NOT_CONFIGURED, "Tryton has no expense journal")
         config, = c.read(
@@ -159,7 +161,9 @@ class TrytonBackend(ErpBackend):
             )
             if found:
                 return found[0]
-        found = c.search("party.party", [("name", "=", vendor.name)], limit=1, order=[["id", "ASC"]])
+        found = c.search(
+            "party.party", [("name", "=", vendor.name)], limit=1, order=[["id", "ASC"]]
+        )
         return found[0] if found else None
 
     def _ensure_party(self, vendor: ErpVendor) -> int:
@@ -395,7 +399,8 @@ class TrytonBackend(ErpBackend):
             )
             if not found:
                 raise ErpError(
-                    ErpErrorCode.VALIDATION, f"Tryton has no account with code {line.account_code!r}"
+                    ErpErrorCode.VALIDATION,
+                    f"Tryton has no account with code {line.account_code!r}",
                 )
             account = found[0]
         taxes: list[int] = []

@@ -1,4 +1,4 @@
-"""TrytonBackend against a real trytond on 127.0.0.1 (template database, see tests/servers/tryton.py)."""
+"""TrytonBackend against a real trytond on 127.0.0.1 (template: tests/servers/tryton.py)."""
 
 from __future__ import annotations
 

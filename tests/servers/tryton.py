@@ -113,7 +113,9 @@ def _versions() -> dict[str, str]:
             found[dist_name] = dist.version
     missing = [n for n in names if n not in found]
     if missing:
-        raise RuntimeError(f"Tryton packages missing (pip install -r requirements-dev.txt): {missing}")
+        raise RuntimeError(
+            f"Tryton packages missing (pip install -r requirements-dev.txt): {missing}"
+        )
     return dict(sorted(found.items()))
 
 
@@ -200,7 +202,10 @@ def ensure_template(*, log=None) -> Template:
 
 def _run(cmd: list[str], *, env: dict[str, str], log_file: Path) -> None:
     with open(log_file, "ab") as out:
-        proc = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
+        proc = subprocess.run(
+            cmd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT,
+        )
     if proc.returncode:
         tail = log_file.read_text(errors="replace")[-4000:]
         raise RuntimeError(f"{' '.join(cmd[:3])} failed ({proc.returncode}):\n{tail}")
