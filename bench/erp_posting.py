@@ -101,7 +101,9 @@ def run_raw(template, data: list[ErpInvoice]) -> dict:
         for payload in data:  # vendors resolved up front: not part of the timed loop
             name = payload.vendor.name
             if name not in parties:
-                party, = client.create("party.party", [{"name": name, "addresses": [("create", [{}])]}])
+                party, = client.create(
+                    "party.party", [{"name": name, "addresses": [("create", [{}])]}]
+                )
                 address = client.read("party.party", [party], ["addresses"])[0]["addresses"][0]
                 parties[name] = (party, address)
         taxes = {Decimal("19"): ids.tax_19, Decimal("7"): ids.tax_7}
@@ -143,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     ratio = round(ours["per_second"] / raw["per_second"], 3)
     for row in (raw, ours):
         print(f"{row['name']:<30} {row['n']:>6} invoices  {row['seconds']:>8.1f} s  "
-              f"{row['per_second']:>7.2f}/s  p50 {row['p50_ms']:>7.1f} ms  p95 {row['p95_ms']:>7.1f} ms")
+              f"{row['per_second']:>7.2f}/s  p50 {row['p50_ms']:>7.1f} ms  "
+              f"p95 {row['p95_ms']:>7.1f} ms")
     print(f"backend / raw throughput: {ratio:.2f}  (template ready in {template_seconds:.1f} s)")
     if args.json:
         args.json.write_text(json.dumps(

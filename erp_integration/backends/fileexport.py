@@ -146,7 +146,7 @@ class FileExportBackend(ErpBackend):
         return buffer.getvalue()
 
     def _write_atomic(self, path: Path, text: str, *, replace: bool) -> bool:
-        """Write ``text`` to ``path`` atomically. Returns False if ``replace`` is off and it exists."""
+        """Write ``text`` to ``path`` atomically; False if not ``replace`` and it exists."""
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=self.directory)
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:

@@ -2,8 +2,8 @@
 
 Guarantees:
 - One login per client (``common.db.login``); later calls carry the
-  ``Authorization: Session base64(login:uid:token)`` header. Basic auth would re-hash the password on
-  every call (measured 7x slower), so it is never used.
+  ``Authorization: Session base64(login:uid:token)`` header. Basic auth would re-hash the
+  password on every call (measured 7x slower), so it is never used.
 - An expired session (HTTP 401 on a model call) triggers exactly one re-login and one retry of the
   call. A second 401, or a refused login, is ``ErpError(AUTH)``.
 - ``Decimal``, ``date`` and ``datetime`` travel in Tryton's tagged form
@@ -118,7 +118,9 @@ class TrytonClient:
         timeout: float = DEFAULT_TIMEOUT, session: requests.Session | None = None,
     ):
         if not (url and database and user):
-            raise ErpError(ErpErrorCode.NOT_CONFIGURED, "Tryton URL, database and user are required")
+            raise ErpError(
+                ErpErrorCode.NOT_CONFIGURED, "Tryton URL, database and user are required"
+            )
         self.url = url.rstrip("/")
         self.database = database
         self.user = user
@@ -168,7 +170,8 @@ class TrytonClient:
             raise ErpError(ErpErrorCode.TIMEOUT, f"Tryton timed out running {method}")
         if status >= 500:
             raise ErpError(
-                ErpErrorCode.UNAVAILABLE, f"Tryton failed on {method}: HTTP {status} {resp.text[:300]}"
+                ErpErrorCode.UNAVAILABLE,
+                f"Tryton failed on {method}: HTTP {status} {resp.text[:300]}",
             )
         if status != HTTPStatus.OK:
             raise ErpError(

@@ -8,6 +8,7 @@ Mapping (see docs/decisions/0003-tryton-idempotency.md):
   address (Tryton's client adds it through on_change; plain JSON-RPC does not);
 - a credit note is an ``in`` invoice with negative quantities (Tryton numbers it from the supplier
   credit-note sequence);
+- purchase orders (``purchase`` module) are read with received quantities from done stock moves;
 - taxes are matched by percentage rate among the company's percentage taxes; an explicit
   ``account_code`` on a line wins over the default expense account of the account configuration.
 
@@ -39,6 +40,7 @@ from erp_integration.backends.base import (
     ErpInvoiceLine,
     ErpPostResult,
     ErpPurchaseOrder,
+    ErpPurchaseOrderLine,
     ErpVendor,
     PaymentStatus,
 )
@@ -118,7 +120,9 @@ class TrytonBackend(ErpBackend):
                     ErpErrorCode.NOT_CONFIGURED, f"Tryton user {c.user!r} has no current company"
                 )
         c.context = {"company": company, "language": "en"}
-        journals = c.search("account.journal", [("type", "=", "expense")], limit=1, order=[["id", "ASC"]])
+        journals = c.search(
+            "account.journal", [("type", "=", "expense")], limit=1, order=[["id", "ASC"]]
+        )
         if not journals:
             raise ErpError(ErpErrorCode.NOT_CONFIGURED, "Tryton has no expense journal")
         config, = c.read(
@@ -157,7 +161,9 @@ class TrytonBackend(ErpBackend):
             )
             if found:
                 return found[0]
-        found = c.search("party.party", [("name", "=", vendor.name)], limit=1, order=[["id", "ASC"]])
+        found = c.search(
+            "party.party", [("name", "=", vendor.name)], limit=1, order=[["id", "ASC"]]
+        )
         return found[0] if found else None
 
     def _ensure_party(self, vendor: ErpVendor) -> int:
@@ -393,7 +399,8 @@ class TrytonBackend(ErpBackend):
             )
             if not found:
                 raise ErpError(
-                    ErpErrorCode.VALIDATION, f"Tryton has no account with code {line.account_code!r}"
+                    ErpErrorCode.VALIDATION,
+                    f"Tryton has no account with code {line.account_code!r}",
                 )
             account = found[0]
         taxes: list[int] = []
@@ -518,6 +525,63 @@ class TrytonBackend(ErpBackend):
         return result
 
     def sync_purchase_orders(self) -> list[ErpPurchaseOrder]:
-        """Not supported: the template activates no ``purchase`` module (see the decision record)."""
-        return []
+        """Confirmed and processing purchase orders with quantities received so far.
 
+        A line's received quantity is the sum of its stock moves in state ``done`` (Tryton creates
+        one incoming move per line on confirmation and splits it on partial receipt). Quantities
+        are in the line's unit. Returns [] when the ``purchase`` module is not activated.
+        """
+        d = self._load_defaults()
+        c = self.client
+        try:
+            orders = c.search_read(
+                "purchase.purchase",
+                [("company", "=", d.company), ("state", "in", ["confirmed", "processing"])],
+                ["number", "party", "currency", "purchase_date", "lines"],
+                order=[["id", "ASC"]],
+            )
+        except TrytonUserError:
+            return []  # no purchase module in this database
+        if not orders:
+            return []
+        code_by_currency = {v: k for k, v in d.currency_by_code.items()}
+        line_ids = [line for order in orders for line in order["lines"]]
+        lines = {
+            row["id"]: row for row in c.read(
+                "purchase.line", line_ids,
+                ["type", "quantity", "unit_price", "description", "moves"],
+            )
+        } if line_ids else {}
+        move_ids = [m for row in lines.values() for m in row["moves"]]
+        moves = {
+            row["id"]: row for row in c.read("stock.move", move_ids, ["state", "quantity"])
+        } if move_ids else {}
+        result = []
+        for order in orders:
+            po_lines = []
+            for line_id in order["lines"]:
+                line = lines.get(line_id)
+                if not line or line["type"] != "line":
+                    continue
+                received = sum(
+                    (Decimal(str(moves[m]["quantity"])) for m in line["moves"]
+                     if m in moves and moves[m]["state"] == "done"),
+                    Decimal(0),
+                )
+                po_lines.append(ErpPurchaseOrderLine(
+                    line_no=len(po_lines) + 1,
+                    description=line["description"] or "",
+                    # Tryton quantities are Float fields: go through str to keep 2.5 as 2.5.
+                    quantity=Decimal(str(line["quantity"])),
+                    unit_price=line["unit_price"],
+                    received_quantity=received,
+                ))
+            result.append(ErpPurchaseOrder(
+                number=order["number"] or str(order["id"]),
+                vendor_erp_id=str(order["party"]),
+                currency=code_by_currency.get(order["currency"], ""),
+                order_date=order["purchase_date"],
+                lines=tuple(po_lines),
+                erp_id=str(order["id"]),
+            ))
+        return result

@@ -1,4 +1,4 @@
-"""TrytonBackend against a real trytond on 127.0.0.1 (template database, see tests/servers/tryton.py)."""
+"""TrytonBackend against a real trytond on 127.0.0.1 (template: tests/servers/tryton.py)."""
 
 from __future__ import annotations
 
@@ -426,3 +426,38 @@ def test_payment_status_follows_payments_made_in_tryton(tryton_server, reader):
     _pay_in_tryton(reader, tryton_server.company_id, invoice, Decimal("382.97"))
     assert backend.payment_status(result.erp_id) == PaymentStatus.PAID
     assert reader.read("account.invoice", [invoice], ["state"])[0]["state"] == "paid"
+
+
+def test_sync_purchase_orders_reports_received_quantities(tryton_server, reader):
+    """GIVEN a confirmed PO with two lines, line 1 fully received and 3 of 4 received on line 2
+    THEN sync_purchase_orders returns it with those received quantities."""
+    ids = tryton_server.ids
+    name = f"PO Vendor {uuid.uuid4().hex[:6]}"
+    party, = reader.create("party.party", [{"name": name, "addresses": [("create", [{}])]}])
+    address = reader.read("party.party", [party], ["addresses"])[0]["addresses"][0]
+    po, = reader.create("purchase.purchase", [{
+        "company": ids.company, "party": party, "invoice_address": address,
+        "currency": ids.currency, "warehouse": ids.warehouse, "purchase_date": dt.date(2025, 3, 1),
+        "lines": [("create", [
+            {"type": "line", "product": ids.product, "quantity": 10.0, "unit": ids.uom_unit,
+             "unit_price": Decimal("80.00"), "description": "Chairs"},
+            {"type": "line", "product": ids.product, "quantity": 4.0, "unit": ids.uom_unit,
+             "unit_price": Decimal("95.50"), "description": "Chairs deluxe"},
+        ])],
+    }])
+    reader.model("purchase.purchase", "quote", [po])
+    reader.model("purchase.purchase", "confirm", [po])
+    first_move, second_move = reader.read("purchase.purchase", [po], ["moves"])[0]["moves"]
+    reader.model("stock.move", "write", [second_move], {"quantity": 3.0})
+    reader.model("stock.move", "do", [first_move, second_move])
+
+    orders = {o.erp_id: o for o in make_backend(tryton_server).sync_purchase_orders()}
+
+    order = orders[str(po)]
+    assert order.vendor_erp_id == str(party) and order.currency == "EUR"
+    assert order.order_date == dt.date(2025, 3, 1)
+    assert [(line.line_no, line.description, line.quantity, line.unit_price,
+             line.received_quantity) for line in order.lines] == [
+        (1, "Chairs", Decimal("10"), Decimal("80.00"), Decimal("10")),
+        (2, "Chairs deluxe", Decimal("4"), Decimal("95.50"), Decimal("3")),
+    ]

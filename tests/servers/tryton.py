@@ -15,7 +15,8 @@ Two stages, because building the database is slow (~20-60 s) and starting from a
 The template holds: a company "AP Workbench GmbH" (EUR), the admin user's password and company,
 the English minimal chart of accounts, fiscal years 2023-2028 with monthly periods and invoice
 sequences, the default expense journal, supplier taxes 19 % and 7 %, a company IBAN and a SEPA
-payment journal (pain.001.001.03 / pain.008.001.02).
+payment journal (pain.001.001.03 / pain.008.001.02), and for purchase orders one purchasable goods
+product ("Office chair", accounting category on the expense account with 19 % supplier tax).
 
 Manual use (also used by ``bench/erp_posting.py``)::
 
@@ -49,7 +50,8 @@ import requests
 # Bump when the setup below changes what the template contains (the file hash is in the key
 # too; the number makes a deliberate rebuild visible in review).
 SETUP_VERSION = 1
-MODULES = ("account_invoice", "account_payment_sepa")
+# purchase (+ stock, product, account_invoice_stock) backs sync_purchase_orders with receipts.
+MODULES = ("account_invoice", "account_payment_sepa", "purchase")
 DATABASE = "apworkbench"
 ADMIN_USER = "admin"
 # Tryton checks password length and entropy; this one passes the defaults.
@@ -75,6 +77,9 @@ class TrytonIds:
     tax_19: int
     tax_7: int
     payment_journal: int
+    product: int
+    uom_unit: int
+    warehouse: int
 
 
 @dataclass(frozen=True)
@@ -108,13 +113,15 @@ def _versions() -> dict[str, str]:
             found[dist_name] = dist.version
     missing = [n for n in names if n not in found]
     if missing:
-        raise RuntimeError(f"Tryton packages missing (pip install -r requirements-dev.txt): {missing}")
+        raise RuntimeError(
+            f"Tryton packages missing (pip install -r requirements-dev.txt): {missing}"
+        )
     return dict(sorted(found.items()))
 
 
 def _setup_source() -> str:
     """The code that decides what the template contains (not the server runner or the CLI)."""
-    parts = [_write_config, _build, _setup, _setup_accounting]
+    parts = [_write_config, _build, _setup, _setup_accounting, _setup_purchasing]
     constants = [DATABASE, ADMIN_USER, ADMIN_PASSWORD, COMPANY_NAME, COMPANY_IBAN, FISCAL_YEARS]
     return "\n".join(inspect.getsource(part) for part in parts) + repr(constants)
 
@@ -195,7 +202,10 @@ def ensure_template(*, log=None) -> Template:
 
 def _run(cmd: list[str], *, env: dict[str, str], log_file: Path) -> None:
     with open(log_file, "ab") as out:
-        proc = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
+        proc = subprocess.run(
+            cmd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT,
+        )
     if proc.returncode:
         tail = log_file.read_text(errors="replace")[-4000:]
         raise RuntimeError(f"{' '.join(cmd[:3])} failed ({proc.returncode}):\n{tail}")
@@ -281,6 +291,7 @@ def _setup(config_path: str, out: str) -> None:
                 err.fix(extras)
                 continue
             ids.update(company=company.id, company_party=company_party.id, currency=eur.id)
+            ids.update(_setup_purchasing(pool, ids=ids))
             transaction.commit()
             break
     Path(out).write_text(json.dumps(ids, indent=2))
@@ -386,6 +397,30 @@ def _setup_accounting(pool, *, company_id: int) -> dict[str, int]:
         "tax_19": taxes["19"],
         "tax_7": taxes["7"],
         "payment_journal": payment_journal.id,
+    }
+
+
+def _setup_purchasing(pool, *, ids: dict[str, int]) -> dict[str, int]:
+    """One purchasable goods product with an accounting category, for purchase orders."""
+    ModelData = pool.get("ir.model.data")
+    Category = pool.get("product.category")
+    Template = pool.get("product.template")
+
+    category, = Category.create([{
+        "name": "Purchased goods", "accounting": True,
+        "account_expense": ids["expense_account"],
+        "supplier_taxes": [("add", [ids["tax_19"]])],
+    }])
+    unit = ModelData.get_id("product", "uom_unit")
+    template, = Template.create([{
+        "name": "Office chair", "type": "goods", "default_uom": unit, "purchasable": True,
+        "purchase_uom": unit, "account_category": category.id,
+        "products": [("create", [{"code": "CHAIR"}])],
+    }])
+    return {
+        "product": template.products[0].id,
+        "uom_unit": unit,
+        "warehouse": ModelData.get_id("stock", "location_warehouse"),
     }
 
 
