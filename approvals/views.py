@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apinvoices.forms import client_ip
 from apinvoices.selectors import invoice_get_for_detail
@@ -36,6 +36,7 @@ def _user_agent(request) -> str:
     return request.META.get("HTTP_USER_AGENT", "")[:300]
 
 
+@require_GET
 def my_approvals(request):
     """The signed-in user's pending steps, oldest due date first; bulk approval where allowed."""
     _require(request, "approvals.view_my_approvals")
@@ -49,6 +50,7 @@ def my_approvals(request):
     })
 
 
+@require_GET
 def step_detail(request, pk: int):
     """One step: the invoice's key facts, original, exceptions, history, and the decision form."""
     step = get_object_or_404(ApprovalStep.objects.select_related("approver", "on_behalf_of", "rule"), pk=pk)
@@ -78,6 +80,7 @@ def step_decide(request, pk: int):
     form = DecisionForm(request.POST)
     error = ""
     outcome = None
+    status = 409  # the service refused: the request was fine, the step's state is not
     if form.is_valid():
         try:
             outcome = approval_step_decide(
@@ -88,7 +91,7 @@ def step_decide(request, pk: int):
         except ApprovalError as err:
             error = err.message
     else:
-        error = _("Please choose approve or reject.")
+        error, status = _("Please choose approve or reject."), 400
     if outcome is not None:
         step.refresh_from_db()
         message = _decision_message(outcome)
@@ -99,7 +102,6 @@ def step_decide(request, pk: int):
             return response
         messages.success(request, message)
         return HttpResponseRedirect(reverse("approvals:my_approvals"))
-    status = 409 if error else 400
     if request.htmx:
         step.refresh_from_db()
         return render(request, "approvals/partials/_decision_panel.html", {

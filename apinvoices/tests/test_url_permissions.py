@@ -41,6 +41,7 @@ LOGGED_IN_ONLY_405 = row("302 405 405 405 405 405")
 STAFF_AND_AUDITOR = row("302 200 403 200 200 403")
 _invoice = lambda w: {"pk": w.invoice.pk}  # noqa: E731
 _document = lambda w: {"pk": w.document.pk}  # noqa: E731
+_step = lambda w: {"pk": w.invoice.approval_steps.order_by("pk").first().pk}  # noqa: E731
 
 EXPECTATIONS: dict[str, Expect] = {
     "login": Expect(get=row("200 200 200 200 200 200")),
@@ -51,6 +52,17 @@ EXPECTATIONS: dict[str, Expect] = {
         get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403"), kwargs=_invoice, missing=404
     ),
     "apinvoices:document_original": Expect(get=STAFF_AND_AUDITOR, kwargs=_document, missing=404),
+    # Approvals. The world's step belongs to approver2 on behalf of the admin; "approver" holds none.
+    "approvals:my_approvals": Expect(get=row("302 200 200 200 200 200"), post=LOGGED_IN_ONLY_405),
+    "approvals:step": Expect(get=row("302 200 403 200 200 403"), post=LOGGED_IN_ONLY_405, kwargs=_step,
+                             missing=404),
+    "approvals:step_decide": Expect(get=LOGGED_IN_ONLY_405, post=row("302 400 403 400 400 403"), kwargs=_step,
+                                    missing=404),
+    "approvals:bulk_approve": Expect(get=LOGGED_IN_ONLY_405, post=row("302 302 302 302 302 302")),
+    "approvals:delegation": Expect(get=row("302 403 200 200 403 403"), post=row("302 403 400 400 403 403")),
+    # No login needed: a link that is not a valid signed value is refused for everyone.
+    "approvals:email_link": Expect(get=row("400 400 400 400 400 400"), post=row("400 400 400 400 400 400"),
+                                   kwargs=lambda w: {"signed": "not-a-signed-value"}),
 }
 ADMIN_NAMESPACE = "admin"
 ADMIN_EXPECTED = row("302 302 302 200 302 302")  # only staff (the AP admin) get in
