@@ -28,6 +28,7 @@ class NavItem:
 NAV: tuple[NavItem, ...] = (
     NavItem("inbox", _("Inbox"), "▤", (("apinvoices:inbox", {}),), perm="apinvoices.view_inbox",
             count_key="work"),
+    NavItem("upload", _("Upload"), "⇪", (("apinvoices:upload", {}),), perm="apinvoices.upload_document"),
     NavItem("exceptions", _("Exceptions"), "⚠",
             (("apinvoices:exception_list", {}), ("apinvoices:inbox", {"state": "exception"})),
             perm="apinvoices.view_inbox", count_key="exceptions"),

@@ -6,6 +6,8 @@ business dates are DateFields; timestamps are aware datetimes in UTC.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q, Value
@@ -357,9 +359,9 @@ class MatchTolerance(models.Model):
     vendor = models.OneToOneField(
         Vendor, null=True, blank=True, on_delete=models.CASCADE, related_name="match_tolerance"
     )
-    price_percent = models.DecimalField(max_digits=5, decimal_places=2, default=2)
-    price_absolute = amount_field(default=5)
-    quantity_percent = models.DecimalField(max_digits=5, decimal_places=2, default=0)
+    price_percent = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("2"))
+    price_absolute = amount_field(default=Decimal("5"))
+    quantity_percent = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("0"))
 
     class Meta:
         constraints = [

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 S = Invoice.State
 
 INVOICE_TRANSITIONS: Mapping[str, frozenset[str]] = {
-    S.RECEIVED: frozenset({S.EXTRACTING, S.DUPLICATE, S.VOID}),
+    # An encrypted PDF is recognised on arrival: it waits for a clerk's password first.
+    S.RECEIVED: frozenset({S.EXTRACTING, S.PASSWORD_NEEDED, S.DUPLICATE, S.VOID}),
     S.EXTRACTING: frozenset(
         {
             S.NEEDS_REVIEW,

@@ -37,10 +37,10 @@ fi
 
 req=requirements.txt
 [ "$WITH_TEST" = 1 ] && req=requirements-dev.txt
-stamp=".venv/.installed-$(cat requirements.txt "$req" | sha256sum | cut -c1-16)"
+stamp=".venv/.installed-$(cat requirements.txt "$req" constraints.txt | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo ">> installing Python packages from $req"
   .venv/bin/pip install -q --upgrade pip >/dev/null
-  .venv/bin/pip install -q -r "$req"
+  .venv/bin/pip install -q -r "$req" -c constraints.txt
   touch "$stamp"
 fi

@@ -44,7 +44,15 @@ class Check(abc.ABC):
 
 
 _REGISTRY: list[Check] = []
-CHECK_MODULES = ("apinvoices.checks.required", "apinvoices.checks.arithmetic")
+CHECK_MODULES = (
+    "apinvoices.checks.required",
+    "apinvoices.checks.arithmetic",
+    "apinvoices.checks.duplicates",
+    "apinvoices.checks.dates",
+    "apinvoices.checks.amount_pattern",
+    "apinvoices.checks.po_match",
+    "apinvoices.checks.bank_details",
+)
 
 
 def register(cls: type[Check]) -> type[Check]:

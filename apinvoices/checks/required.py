@@ -18,9 +18,21 @@ REQUIRED = {
 
 @register
 class RequiredFieldsCheck(Check):
-    kinds = (Kind.MISSING_FIELD,)
+    kinds = (Kind.MISSING_FIELD, Kind.UNKNOWN_VENDOR)
 
     def run(self, invoice: Invoice):
+        if invoice.vendor_id is None:
+            yield Finding(
+                kind=Kind.UNKNOWN_VENDOR,
+                key="vendor",
+                severity=Severity.BLOCKING,
+                message=_(
+                    "The vendor “%(name)s” (tax ID %(tax_id)s) is not in the vendor master. "
+                    "Pick the right vendor, or create it if it is new."
+                )
+                % {"name": invoice.vendor_name or "?", "tax_id": invoice.vendor_tax_id or "—"},
+                params={"name": invoice.vendor_name, "tax_id": invoice.vendor_tax_id},
+            )
         for name, label in REQUIRED.items():
             if getattr(invoice, name) in (None, ""):
                 yield Finding(

@@ -26,6 +26,8 @@ FIELD_NAMES: tuple[str, ...] = (
     "po_number",
     "payment_terms",
     "document_type",  # "invoice" or "credit_note"
+    "amount_due",  # what is still payable after prepayments (EN 16931 BT-115)
+    "buyer_reference",  # BT-10, the Leitweg-ID in XRechnung
 )
 
 

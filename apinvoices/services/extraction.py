@@ -63,14 +63,14 @@ def invoice_extract(*, invoice_id: int, actor=None, source: str = "task:extract"
             source=source,
         )
 
-    from apinvoices.extraction.serialize import extraction_to_json
+    from apinvoices.extraction.serialize import invoice_to_dict
 
     with transaction.atomic():
         extraction.kind = result.kind
         extraction.status = Extraction.Status.SUCCEEDED
         extraction.finished_at = timezone.now()
         extraction.duration_ms = int((time.monotonic() - started) * 1000)
-        extraction.result = extraction_to_json(result, filename=document.original_filename)
+        extraction.result = invoice_to_dict(result, file=document.original_filename)
         extraction.text = result.text[:200_000]
         extraction.save()
         if result.page_count and document.page_count != result.page_count:

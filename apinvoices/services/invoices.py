@@ -13,7 +13,7 @@ from django.utils.module_loading import import_string
 
 from apinvoices.checks import invoice_run_checks
 from apinvoices.exceptions import ApplicationError
-from apinvoices.extraction.types import ExtractedInvoice
+from apinvoices.extraction.types import ExtractedInvoice, FieldValue
 from apinvoices.models import (
     ExtractedField,
     Extraction,
@@ -24,7 +24,7 @@ from apinvoices.models import (
     InvoiceTax,
 )
 from apinvoices.money import quantize_amount
-from apinvoices.services.vendors import vendor_match
+from apinvoices.services.vendors import bank_account_propose_from_invoice, vendor_match
 from apinvoices.states import INVOICE_MACHINE, invoice_transition
 
 S = Invoice.State
@@ -74,15 +74,33 @@ def invoice_apply_extraction(
     clerk_fields = set(
         invoice.fields.filter(source=FieldSource.CLERK).values_list("name", flat=True)
     )
-    currency = str(result.value("currency") or invoice.currency or "")
+    fields = dict(result.fields)
+    if invoice.vendor_id is None:
+        invoice.vendor = vendor_match(
+            tax_id=str(result.value("vendor_tax_id") or invoice.vendor_tax_id),
+            iban=str(result.value("vendor_iban") or invoice.vendor_iban),
+            name=str(result.value("vendor_name") or invoice.vendor_name),
+        ).vendor
+    if "currency" not in fields and not invoice.currency and invoice.vendor is not None:
+        # Amounts need a currency; the vendor's usual one is a guess a clerk must confirm.
+        fields["currency"] = FieldValue(
+            value=invoice.vendor.default_currency, confidence=0.5, source="memory",
+            label="vendor's default currency",
+        )
+    currency = str((fields["currency"].value if "currency" in fields else "") or invoice.currency or "")
+    is_credit_note = result.value("document_type") == "credit_note"
     changed = []
     for name in Invoice.EDITABLE_FIELDS:
-        fv = result.fields.get(name)
+        fv = fields.get(name)
         if fv is None or name in clerk_fields:
             continue
+        if name in AMOUNT_FIELDS and not currency:
+            continue  # never store an amount without its currency; the clerk supplies both
         value = _coerce(name, fv.value, currency)
         if value is None:
             continue
+        if name in AMOUNT_FIELDS and is_credit_note:
+            value = abs(value)  # credit notes: positive amounts, the document type gives the sign
         setattr(invoice, name, value)
         changed.append(name)
         ExtractedField.objects.update_or_create(
@@ -104,28 +122,27 @@ def invoice_apply_extraction(
         invoice.vendor_bic = str(result.value("vendor_bic"))[:11]
     if result.value("payment_terms"):
         invoice.payment_terms = str(result.value("payment_terms"))[:200]
-    if result.value("document_type") == "credit_note":
+    if is_credit_note:
         invoice.document_type = Invoice.DocumentType.CREDIT_NOTE
     invoice.invoice_number_normalized = normalize_invoice_number(invoice.invoice_number)
-
-    if invoice.vendor_id is None:
-        match = vendor_match(
-            tax_id=invoice.vendor_tax_id, iban=invoice.vendor_iban, name=invoice.vendor_name
-        )
-        invoice.vendor = match.vendor
     invoice.min_confidence = _min_key_confidence(invoice)
     invoice.save()
+    bank_account_propose_from_invoice(invoice=invoice)
 
     if not invoice.touched_by_human:
         invoice.lines.all().delete()
+        def positive(value):
+            # Credit notes keep positive line values too; the document type carries the sign.
+            return abs(value) if is_credit_note and value is not None else value
+
         InvoiceLine.objects.bulk_create(
             InvoiceLine(
                 invoice=invoice,
                 position=i,
                 description=line.description[:500],
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                amount=quantize_amount(line.amount, currency) if line.amount is not None and currency else line.amount,
+                quantity=positive(line.quantity),
+                unit_price=positive(line.unit_price),
+                amount=positive(quantize_amount(line.amount, currency) if line.amount is not None and currency else line.amount),
                 tax_rate=line.tax_rate,
             )
             for i, line in enumerate(result.lines, start=1)

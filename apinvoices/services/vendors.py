@@ -55,3 +55,83 @@ def vendor_match(*, tax_id: str = "", iban: str = "", name: str = "") -> VendorM
             if best and best[1] >= NAME_MATCH_THRESHOLD:
                 return VendorMatch(Vendor.objects.get(pk=best[2]), "name", round(best[1] / 100, 3))
     return VendorMatch(None, "none", 0.0, proposal=name)
+
+
+def bank_account_propose_from_invoice(*, invoice) -> VendorBankAccount | None:
+    """Record an IBAN read from an invoice as an unverified account of its vendor (if new).
+
+    Nothing is paid to it until a person verifies it; see ``bank_account_verify``.
+    """
+    if not invoice.vendor_id or not invoice.vendor_iban:
+        return None
+    account, _created = VendorBankAccount.objects.get_or_create(
+        vendor_id=invoice.vendor_id,
+        iban=invoice.vendor_iban,
+        defaults={
+            "bic": invoice.vendor_bic,
+            "currency": invoice.currency or "EUR",
+            "holder_name": invoice.vendor_name[:200],
+            "source": f"invoice #{invoice.pk}",
+        },
+    )
+    return account
+
+
+def _iban_editors(account: VendorBankAccount) -> set[int]:
+    from apinvoices.models import ExtractedField, FieldSource
+
+    return set(
+        ExtractedField.objects.filter(
+            name="vendor_iban", value=account.iban, source=FieldSource.CLERK,
+            invoice__vendor_id=account.vendor_id, updated_by__isnull=False,
+        ).values_list("updated_by_id", flat=True)
+    )
+
+
+def bank_account_verify(*, account: VendorBankAccount, user, method: str) -> VendorBankAccount:
+    """Four-eyes verification of a vendor bank account, then re-check the invoices it blocked.
+
+    The verifier MUST differ from whoever entered the account and from whoever typed that IBAN
+    into an invoice; ``method`` records how it was verified (e.g. "call-back to +49 … on file").
+    Raises ``FourEyesViolation`` or ``ApplicationError`` and changes nothing otherwise.
+    """
+    from django.db import transaction
+    from django.utils import timezone
+
+    from apinvoices.exceptions import ApplicationError, FourEyesViolation
+    from apinvoices.models import Invoice, InvoiceEvent
+
+    method = method.strip()
+    if not method:
+        raise ApplicationError("Say how you verified the account (e.g. call-back to the number on file).")
+    with transaction.atomic():
+        account = VendorBankAccount.objects.select_for_update().get(pk=account.pk)
+        if account.status == VendorBankAccount.Status.VERIFIED:
+            raise ApplicationError("This account is verified already.")
+        if user.pk == account.entered_by_id or user.pk in _iban_editors(account):
+            raise FourEyesViolation(
+                "You entered or changed this bank account, so someone else must verify it (four-eyes rule)."
+            )
+        account.status = VendorBankAccount.Status.VERIFIED
+        account.verified_by = user
+        account.verified_at = timezone.now()
+        account.verification_method = method[:200]
+        account.full_clean()
+        account.save(update_fields=["status", "verified_by", "verified_at", "verification_method", "updated_at"])
+        blocked = list(
+            Invoice.objects.filter(
+                vendor_id=account.vendor_id, vendor_iban=account.iban,
+                state__in=[Invoice.State.EXCEPTION, Invoice.State.NEEDS_REVIEW],
+            )
+        )
+        for invoice in blocked:
+            InvoiceEvent.objects.create(
+                invoice=invoice, kind=InvoiceEvent.Kind.NOTE, actor=user,
+                message=f"Bank account {account.iban} verified: {account.verification_method}",
+                params={"account_id": account.pk},
+            )
+    from apinvoices.services.invoices import invoice_evaluate
+
+    for invoice in blocked:
+        invoice_evaluate(invoice=invoice, source="bank-account-verified")
+    return account

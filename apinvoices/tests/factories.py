@@ -10,6 +10,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
+from stdnum.iso7064 import mod_11_10
 
 from apinvoices.models import (
     Channel,
@@ -41,12 +42,18 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.groups.add(*Group.objects.filter(name__in=extracted))
 
 
+def _german_vat_id(n: int) -> str:
+    """A checksum-valid German VAT ID (ISO 7064 mod 11,10), unique per ``n``."""
+    body = str(10_000_000 + n)
+    return f"DE{body}{mod_11_10.calc_check_digit(body)}"
+
+
 class VendorFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Vendor
 
     name = factory.Sequence(lambda n: f"Vendor {n} GmbH")
-    tax_id = factory.Sequence(lambda n: f"DE{100000000 + n}")
+    tax_id = factory.Sequence(lambda n: _german_vat_id(n))
     country = "DE"
     default_currency = "EUR"
 
@@ -81,6 +88,12 @@ class DocumentFactory(factory.django.DjangoModelFactory):
     channel = Channel.UPLOAD
 
 
+def _last_weekday(day: date) -> date:
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return day
+
+
 class InvoiceFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Invoice
@@ -90,7 +103,8 @@ class InvoiceFactory(factory.django.DjangoModelFactory):
     vendor_name = factory.LazyAttribute(lambda i: i.vendor.name if i.vendor else "")
     invoice_number = factory.Sequence(lambda n: f"INV-{n:05d}")
     invoice_number_normalized = factory.LazyAttribute(lambda i: i.invoice_number.replace("-", ""))
-    issue_date = factory.LazyFunction(lambda: date.today() - timedelta(days=5))
+    # A weekday, so the weekend warning does not fire by accident.
+    issue_date = factory.LazyFunction(lambda: _last_weekday(date.today() - timedelta(days=5)))
     due_date = factory.LazyFunction(lambda: date.today() + timedelta(days=25))
     currency = "EUR"
     net_amount = Decimal("100.00")

@@ -19,7 +19,9 @@ def test_consistent_invoice_has_no_findings():
     InvoiceLineFactory(invoice=invoice, amount=Decimal("60.00"))
     InvoiceLineFactory(invoice=invoice, amount=Decimal("40.00"))
     outcome = invoice_run_checks(invoice=invoice)
-    assert (outcome.opened, outcome.open_blocking) == (0, 0)
+    assert outcome.open_blocking == 0
+    # The only note on a vendor's very first invoice is that it is the first.
+    assert list(InvoiceException.objects.filter(invoice=invoice).values_list("key", flat=True)) == ["first_invoice"]
 
 
 def test_net_plus_tax_not_total_is_blocking_with_the_numbers():
@@ -66,19 +68,19 @@ def test_running_twice_does_not_duplicate_and_fixing_closes():
     invoice_run_checks(invoice=invoice)
     second = invoice_run_checks(invoice=invoice)
     assert (second.opened, second.updated, second.closed) == (0, 0, 0)
-    assert InvoiceException.objects.filter(invoice=invoice).count() == 1
+    assert InvoiceException.objects.filter(invoice=invoice, kind=Kind.ARITHMETIC).count() == 1
 
     invoice.total_amount = Decimal("119.00")
     invoice.save()
     third = invoice_run_checks(invoice=invoice)
-    exc = InvoiceException.objects.get(invoice=invoice)
+    exc = InvoiceException.objects.get(invoice=invoice, kind=Kind.ARITHMETIC)
     assert third.closed == 1 and exc.status == Status.RESOLVED and exc.resolved_at is not None
 
 
 def test_dismissed_finding_stays_dismissed_until_its_numbers_change():
     invoice = InvoiceFactory(total_amount=Decimal("120.00"))
     invoice_run_checks(invoice=invoice)
-    exc = InvoiceException.objects.get(invoice=invoice)
+    exc = InvoiceException.objects.get(invoice=invoice, kind=Kind.ARITHMETIC)
     exc.status, exc.resolution_note = Status.DISMISSED, "Vendor adds a 1 EUR fee in the total"
     from django.utils import timezone
 

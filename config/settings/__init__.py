@@ -165,6 +165,24 @@ AP_IMAP_SECURITY = env_str("AP_IMAP_SECURITY", "tls")  # tls | starttls | plain 
 AP_IMAP_USER = env_str("AP_IMAP_USER", "")
 AP_IMAP_PASSWORD = env_str("AP_IMAP_PASSWORD", "")
 AP_IMAP_FOLDER = env_str("AP_IMAP_FOLDER", "INBOX")
+AP_IMAP_PROCESSED_FOLDER = env_str("AP_IMAP_PROCESSED_FOLDER", "Processed")
+AP_IMAP_FAILED_FOLDER = env_str("AP_IMAP_FAILED_FOLDER", "Failed")
+AP_IMAP_TIMEOUT_SECONDS = env_int("AP_IMAP_TIMEOUT_SECONDS", 60)
+# Attachments smaller than this that are images (logos, signatures) are skipped with a note.
+AP_MAIL_MIN_IMAGE_BYTES = env_int("AP_MAIL_MIN_IMAGE_BYTES", 20 * 1024)
+# Queue extraction as soon as a new invoice document is committed (tests of ingestion alone
+# turn it off).
+AP_EXTRACT_ON_INGEST = env_bool("AP_EXTRACT_ON_INGEST", True)
+AP_EXTRACT_TASK = "apinvoices.tasks.extract_invoice"
+# How often the scheduled tasks poll the mailbox and the drop folder (minutes).
+AP_POLL_MINUTES = env_int("AP_POLL_MINUTES", 1)
+# Drop in front of Django's own parser: uploads are refused past AP_MAX_UPLOAD_BYTES while they
+# stream in (see apinvoices.ingestion.uploads).
+FILE_UPLOAD_HANDLERS = [
+    "apinvoices.ingestion.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # --- Extraction ------------------------------------------------------------------------------
 AP_OCR_LANGUAGES = env_str("AP_OCR_LANGUAGES", "eng+deu+fra+nld+spa+ita")
@@ -190,6 +208,18 @@ TRYTON_URL = env_str("TRYTON_URL", "")
 TRYTON_DATABASE = env_str("TRYTON_DATABASE", "")
 TRYTON_USER = env_str("TRYTON_USER", "")
 TRYTON_PASSWORD = env_str("TRYTON_PASSWORD", "")
+QBO_BASE_URL = env_str("QBO_BASE_URL", "https://quickbooks.api.intuit.com")
+QBO_REALM_ID = env_str("QBO_REALM_ID", "")
+QBO_ACCESS_TOKEN = env_str("QBO_ACCESS_TOKEN", "")
+QBO_EXPENSE_ACCOUNT_ID = env_str("QBO_EXPENSE_ACCOUNT_ID", "")
+QBO_TAX_ACCOUNT_ID = env_str("QBO_TAX_ACCOUNT_ID", "")
+QBO_MINOR_VERSION = env_str("QBO_MINOR_VERSION", "75")
+QBO_TIMEOUT_SECONDS = env_int("QBO_TIMEOUT_SECONDS", 30)
+XERO_BASE_URL = env_str("XERO_BASE_URL", "https://api.xero.com/api.xro/2.0")
+XERO_TENANT_ID = env_str("XERO_TENANT_ID", "")
+XERO_ACCESS_TOKEN = env_str("XERO_ACCESS_TOKEN", "")
+XERO_ACCOUNT_CODE = env_str("XERO_ACCOUNT_CODE", "")
+XERO_TIMEOUT_SECONDS = env_int("XERO_TIMEOUT_SECONDS", 30)
 
 # --- E-mail ----------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

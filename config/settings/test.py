@@ -17,3 +17,11 @@ STORAGES = {
 }
 WHITENOISE_AUTOREFRESH = True
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
+
+# A file, not SQLite's shared-cache memory database: tests where threads race for one row
+# (ingestion, polling) need writers to wait on the lock (timeout 20 s), and the shared-cache
+# database fails at once with "database table is locked". A fresh folder per process, so
+# parallel runs (xdist workers, other worktrees) never share a file.
+DATABASES["default"]["TEST"] = {  # noqa: F405
+    "NAME": str(Path(tempfile.mkdtemp(prefix="ap-test-db-")) / "test.sqlite3")
+}

@@ -88,3 +88,35 @@ def screenshot(page, artefacts_dir, request) -> Callable[[str], Path]:
         return path
 
     return take
+
+
+@pytest.fixture(scope="session")
+def _roles_migration_apps():
+    from django.db.migrations.loader import MigrationLoader
+
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    return loader.project_state(("apinvoices", "0002_roles_and_defaults")).apps
+
+
+@pytest.fixture(autouse=True)
+def _base_rows_present(request, _roles_migration_apps):
+    """Make sure content types, permissions and the role groups exist for every browser test.
+
+    serialized_rollback cannot restore them here: once Playwright's loop runs in the main
+    thread, Django's connection handler hands out a fresh connection object that lacks the
+    serialized snapshot. So after any transactional test flushed the database (in this xdist
+    worker), the rows the migrations created would be gone. Recreating them is idempotent.
+    """
+    if "live_server" not in request.fixturenames:
+        return
+    request.getfixturevalue("transactional_db")
+    from importlib import import_module
+
+    from django.contrib.contenttypes.models import ContentType
+    from django.core.management.sql import emit_post_migrate_signal
+
+    ContentType.objects.clear_cache()
+    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
+    roles = import_module("apinvoices.migrations.0002_roles_and_defaults")
+    roles.create_roles(_roles_migration_apps, None)
+    ContentType.objects.clear_cache()

@@ -182,7 +182,7 @@ def test_admin_edits_a_routing_rule_with_its_steps(login_as, page, live_server, 
     from approvals.models import ApprovalRule
 
     login_as(cast.admin)
-    page.get_by_role("link", name="Admin").click()
+    page.get_by_role("link", name="Admin", exact=True).click()
     page.wait_for_url("**/admin/")
     assert page.get_by_text("AP Workbench administration").is_visible()
     page.goto(f"{live_server.url}/admin/approvals/approvalrule/add/")
