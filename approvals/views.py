@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -96,23 +96,24 @@ def step_decide(request, pk: int):
             # Not yours to decide is a permission problem; a step decided meanwhile is a conflict.
             status = 403 if err.code in FORBIDDEN_CODES else 409
     else:
-        error = _("Please choose approve or reject.")
+        error, status = _("Please choose approve or reject."), 400
     if outcome is not None:
         step.refresh_from_db()
-        message = _decision_message(outcome)
+        messages.success(request, _decision_message(outcome))
         if request.htmx:
-            response = render(request, "approvals/partials/_decision_panel.html",
-                              {"step": step, "outcome": outcome, "done_message": message})
-            response["HX-Trigger"] = "approvalDecided"
+            # The decision changes the header badge, the progress table and the history as well
+            # as the panel: reload the step page (with the message) rather than patch four regions.
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = reverse("approvals:step", kwargs={"pk": step.pk})
             return response
-        messages.success(request, message)
         return HttpResponseRedirect(reverse("approvals:my_approvals"))
     if request.htmx:
+        # 200: htmx swaps only successful responses; the panel itself carries the error.
         step.refresh_from_db()
         return render(request, "approvals/partials/_decision_panel.html", {
             "step": step, "form": form, "error": error,
             "can_decide": request.user.has_perm("approvals.decide_step", step),
-        }, status=status)
+        })
     return render(request, "approvals/step_detail.html", _detail_context(request, step, form, error), status=status)
 
 

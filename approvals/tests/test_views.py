@@ -109,18 +109,30 @@ def test_decision_page_get_never_acts_and_login_is_required(cast, single_rule, c
     assert client.get(reverse("approvals:step_decide", kwargs={"pk": step_for(invoice).pk})).status_code in (302, 405)
 
 
-def test_htmx_approve_swaps_the_decision_panel(cast, single_rule, client):
+def test_htmx_approve_reloads_the_step_page_with_the_outcome(cast, single_rule, client):
     invoice = small_invoice()
     step = step_for(invoice)
     client.force_login(cast.approver)
+    url = reverse("approvals:step", kwargs={"pk": step.pk})
     response = client.post(reverse("approvals:step_decide", kwargs={"pk": step.pk}), {"decision": "approve"},
                            HTTP_HX_REQUEST="true", HTTP_USER_AGENT="Firefox/140", REMOTE_ADDR="203.0.113.5")
-    assert response.status_code == 200 and response["HX-Trigger"] == "approvalDecided"
-    body = response.content.decode()
-    assert 'id="decision-panel"' in body and "approved and queued for posting" in body
-    assert "<html" not in body
+    assert response.status_code == 204 and response["HX-Redirect"] == url
     event = InvoiceEvent.objects.get(invoice=invoice, kind=InvoiceEvent.Kind.APPROVAL)
     assert (event.ip_address, event.user_agent, event.params["via"]) == ("203.0.113.5", "Firefox/140", "web")
+    body = client.get(url).content.decode()
+    assert "approved and queued for posting" in body  # the message
+    assert 'value="approve"' not in body  # decided: no form any more
+
+
+def test_htmx_refusal_swaps_only_the_decision_panel(cast, single_rule, client):
+    invoice = small_invoice()
+    step = step_for(invoice)
+    client.force_login(cast.approver)
+    response = client.post(reverse("approvals:step_decide", kwargs={"pk": step.pk}), {"decision": "reject"},
+                           HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert response.status_code == 200 and 'id="decision-panel"' in body and "<html" not in body
+    assert "say why" in body
 
 
 def test_reject_without_comment_shows_the_error_and_changes_nothing(cast, single_rule, client):
