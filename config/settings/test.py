@@ -1,5 +1,7 @@
 """Test settings: tasks run inline, fast password hashing, files under a temp folder."""
 
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -8,8 +10,11 @@ from config.settings import *  # noqa: F403
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}  # noqa: F405
-MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="ap-test-media-"))
-AP_ERP_EXPORT_DIR = Path(tempfile.mkdtemp(prefix="ap-test-erp-"))
+# One scratch folder per test process, removed when the process ends.
+_SCRATCH = Path(tempfile.mkdtemp(prefix="ap-test-"))
+atexit.register(shutil.rmtree, _SCRATCH, ignore_errors=True)
+MEDIA_ROOT = _SCRATCH / "media"
+AP_ERP_EXPORT_DIR = _SCRATCH / "erp-export"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 STORAGES = {
     **STORAGES,  # noqa: F405
@@ -23,5 +28,5 @@ LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "W
 # database fails at once with "database table is locked". A fresh folder per process, so
 # parallel runs (xdist workers, other worktrees) never share a file.
 DATABASES["default"]["TEST"] = {  # noqa: F405
-    "NAME": str(Path(tempfile.mkdtemp(prefix="ap-test-db-")) / "test.sqlite3")
+    "NAME": str(_SCRATCH / "test.sqlite3")
 }
