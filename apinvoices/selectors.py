@@ -224,13 +224,38 @@ def vendor_account_history(*, vendor) -> list:
     ids = [str(account.pk) for account in vendor.account_rows]
     if not ids:
         return []
-    return list(
+    entries = list(
         LogEntry.objects.filter(
             content_type=ContentType.objects.get_for_model(VendorBankAccount), object_pk__in=ids
         )
         .select_related("actor")
         .order_by("-timestamp")[:100]
     )
+    # Users named in entered_by/verified_by changes, fetched once for the whole list.
+    from django.contrib.auth import get_user_model
+
+    user_ids = {
+        value for entry in entries for name, pair in entry.changes_dict.items()
+        if name in _ACCOUNT_USER_FIELDS for value in pair if value and str(value).isdigit()
+    }
+    names = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "username")) if user_ids else {}
+    for entry in entries:
+        entry.change_rows = []
+        for name, (old, new) in entry.changes_dict.items():
+            if name in _HISTORY_HIDDEN or old == new:
+                continue
+            if name in _ACCOUNT_USER_FIELDS:
+                old = names.get(int(old), old) if old and str(old).isdigit() else old
+                new = names.get(int(new), new) if new and str(new).isdigit() else new
+            old, new = ("" if v in (None, "None") else v for v in (old, new))
+            if old == new or (entry.action == LogEntry.Action.CREATE and not new):
+                continue
+            entry.change_rows.append((name.replace("_", " "), old, new))
+    return entries
+
+
+_ACCOUNT_USER_FIELDS = frozenset({"entered_by", "verified_by"})
+_HISTORY_HIDDEN = frozenset({"id", "created_at", "updated_at", "vendor"})
 
 
 def clerk_queue_next(*, after: Invoice) -> Invoice | None:

@@ -181,9 +181,9 @@ def test_vendor_pages_query_count_is_fixed(client, cast, django_assert_num_queri
     client.force_login(cast.clerk)
     with django_assert_num_queries(6):  # session, user, groups, count, page, nav counts
         assert client.get(reverse("apinvoices:vendor_list")).status_code == 200
-    # session, user, groups, vendor, accounts (+users), hints, invoices, history (+actors), nav
-    # (the bank account's content type is cached by Django after the first use).
-    with django_assert_num_queries(9):
+    # session, user, groups, vendor, accounts (+users), hints, invoices, history (+actors),
+    # users named in the history, nav (the content type is cached after its first use).
+    with django_assert_num_queries(10):
         assert client.get(reverse("apinvoices:vendor_detail", args=[vendor.pk])).status_code == 200
 
 
