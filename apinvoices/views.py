@@ -24,6 +24,7 @@ from apinvoices.exceptions import InvalidTransition
 from apinvoices.forms import InboxFilterForm, client_ip
 from apinvoices.models import Document, Invoice
 from apinvoices.money import quantize_amount
+from apinvoices.services.review import EDIT_STATES
 from apinvoices.selectors import (
     WORK_TAB,
     invoice_get_for_detail,
@@ -200,7 +201,9 @@ def invoice_detail(request, pk: int):
         "can_void": INVOICE_MACHINE.can(invoice.state, Invoice.State.VOID)
         and request.user.has_perm("apinvoices.void_invoice", invoice),
         "can_view_document": can_view_document,
-        "can_edit": request.user.has_perm("apinvoices.edit_invoice", invoice),
+        # Fields are editable where an edit makes sense: clerk work, or in approval (re-routed).
+        "can_edit": request.user.has_perm("apinvoices.edit_invoice", invoice)
+        and invoice.state in EDIT_STATES,
         "inline_original": invoice.document.content_type in INLINE_CONTENT_TYPES,
     }
     return render(request, "apinvoices/invoice_detail.html", context)
