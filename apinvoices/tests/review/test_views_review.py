@@ -245,3 +245,31 @@ def test_mark_as_duplicate(client, cast):
     second.refresh_from_db()
     assert second.state == S.DUPLICATE
     assert not second.exceptions.filter(status="open").exists()
+
+
+def test_next_goes_to_the_following_invoice_of_the_queue_and_panel_renders(client, cast):
+    first = InvoiceFactory(state=S.NEEDS_REVIEW)
+    InvoiceFactory(state=S.POSTED)
+    third = InvoiceFactory(state=S.EXCEPTION)
+    client.force_login(cast.clerk)
+
+    response = client.get(reverse("apinvoices:invoice_next", args=[first.pk]))
+    assert response["Location"] == reverse("apinvoices:invoice_detail", args=[third.pk])
+    response = client.get(reverse("apinvoices:invoice_next", args=[third.pk]))
+    assert response["Location"] == reverse("apinvoices:invoice_detail", args=[first.pk])
+
+    panel = client.get(reverse("apinvoices:invoice_exceptions", args=[first.pk]), **HTMX)
+    assert panel.status_code == 200 and 'id="review-actions"' in panel.content.decode()
+
+
+def test_xml_original_is_shown_as_formatted_text(client, cast):
+    data = b'<?xml version="1.0"?><Invoice><ID>X-1</ID><Note>&lt;script&gt;</Note></Invoice>'
+    document = Document.objects.create(
+        sha256=hashlib.sha256(data).hexdigest(), size=len(data), kind=Document.Kind.XML,
+        content_type="application/xml", original_filename="x.xml", channel="upload", file=ContentFile(data, name="x.xml"),
+    )
+    invoice = InvoiceFactory(document=document, state=S.NEEDS_REVIEW)
+    client.force_login(cast.clerk)
+    html = client.get(reverse("apinvoices:invoice_detail", args=[invoice.pk])).content.decode()
+    assert 'class="xml-text"' in html and "&lt;ID&gt;X-1&lt;/ID&gt;" in html and "<script>" not in html
+    assert client.get(reverse("apinvoices:document_page", args=[document.pk, 1])).status_code == 404
