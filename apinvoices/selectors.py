@@ -134,3 +134,136 @@ def inbox_nav_counts() -> dict[str, int]:
         work=Count("pk", filter=Q(state__in=Invoice.CLERK_WORK_STATES)),
         exceptions=Count("pk", filter=Q(state=Invoice.State.EXCEPTION)),
     )
+
+
+# --- Exception queue, vendors, the clerk's queue -------------------------------------------------
+
+# Age buckets of the exception queue: (key, label, lower bound in days, upper bound or None).
+EXCEPTION_AGES = (("today", "Today", 0, 1), ("week", "1–7 days", 1, 8), ("older", "Older", 8, None))
+
+
+def exception_list_open(*, kind: str = "", vendor_id: int | None = None, age: str = "") -> QuerySet[InvoiceException]:
+    """Open exceptions, oldest first, with invoice and vendor joined (one query per page)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    qs = (
+        InvoiceException.objects.filter(status=InvoiceException.Status.OPEN)
+        .select_related("invoice", "invoice__vendor")
+        .order_by("created_at", "pk")
+    )
+    if kind:
+        qs = qs.filter(kind=kind)
+    if vendor_id:
+        qs = qs.filter(invoice__vendor_id=vendor_id)
+    for key, _label, low, high in EXCEPTION_AGES:
+        if age == key:
+            now = timezone.now()
+            qs = qs.filter(created_at__lte=now - timedelta(days=low))
+            if high is not None:
+                qs = qs.filter(created_at__gt=now - timedelta(days=high))
+    return qs
+
+
+def exception_counts_by_kind() -> dict[str, dict[str, int]]:
+    """{kind: {"total": n, "blocking": m}} over open exceptions, in one aggregate query."""
+    rows = (
+        InvoiceException.objects.filter(status=InvoiceException.Status.OPEN)
+        .values("kind")
+        .annotate(total=Count("pk"), blocking=Count("pk", filter=Q(severity=InvoiceException.Severity.BLOCKING)))
+        .order_by()
+    )
+    return {row["kind"]: {"total": row["total"], "blocking": row["blocking"]} for row in rows}
+
+
+def vendor_list_with_counts(*, search: str = "") -> QuerySet:
+    """Vendors with their bank-account counts by status and open invoice count (one query)."""
+    from apinvoices.models import Vendor, VendorBankAccount
+
+    qs = Vendor.objects.annotate(
+        account_count=Count("bank_accounts", distinct=True),
+        unverified_count=Count(
+            "bank_accounts", filter=Q(bank_accounts__status=VendorBankAccount.Status.UNVERIFIED), distinct=True
+        ),
+        open_invoice_count=Count("invoices", filter=Q(invoices__state__in=Invoice.CLERK_WORK_STATES), distinct=True),
+    ).order_by("name")
+    if search:
+        qs = qs.filter(Q(name__icontains=search) | Q(tax_id__icontains=search.replace(" ", "")))
+    return qs
+
+
+def vendor_get_for_detail(*, pk: int):
+    """A vendor with bank accounts (and who entered/verified them), recent invoices and hints.
+    Raises ``Vendor.DoesNotExist``."""
+    from apinvoices.models import Vendor, VendorBankAccount, VendorFieldHint
+
+    return (
+        Vendor.objects.select_related("owner")
+        .prefetch_related(
+            Prefetch(
+                "bank_accounts",
+                queryset=VendorBankAccount.objects.select_related("entered_by", "verified_by").order_by("-created_at"),
+                to_attr="account_rows",
+            ),
+            Prefetch(
+                "field_hints", queryset=VendorFieldHint.objects.order_by("field_name"), to_attr="hint_rows"
+            ),
+        )
+        .get(pk=pk)
+    )
+
+
+def vendor_account_history(*, vendor) -> list:
+    """Auditlog entries of the vendor's bank accounts, newest first, actors joined (one query)."""
+    from auditlog.models import LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    from apinvoices.models import VendorBankAccount
+
+    ids = [str(account.pk) for account in vendor.account_rows]
+    if not ids:
+        return []
+    entries = list(
+        LogEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(VendorBankAccount), object_pk__in=ids
+        )
+        .select_related("actor")
+        .order_by("-timestamp")[:100]
+    )
+    # Users named in entered_by/verified_by changes, fetched once for the whole list.
+    from django.contrib.auth import get_user_model
+
+    user_ids = {
+        value for entry in entries for name, pair in entry.changes_dict.items()
+        if name in _ACCOUNT_USER_FIELDS for value in pair if value and str(value).isdigit()
+    }
+    names = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "username")) if user_ids else {}
+    for entry in entries:
+        entry.change_rows = []
+        for name, (old, new) in entry.changes_dict.items():
+            if name in _HISTORY_HIDDEN or old == new:
+                continue
+            if name in _ACCOUNT_USER_FIELDS:
+                old = names.get(int(old), old) if old and str(old).isdigit() else old
+                new = names.get(int(new), new) if new and str(new).isdigit() else new
+            old, new = ("" if v in (None, "None") else v for v in (old, new))
+            if old == new or (entry.action == LogEntry.Action.CREATE and not new):
+                continue
+            entry.change_rows.append((name.replace("_", " "), old, new))
+    return entries
+
+
+_ACCOUNT_USER_FIELDS = frozenset({"entered_by", "verified_by"})
+_HISTORY_HIDDEN = frozenset({"id", "created_at", "updated_at", "vendor"})
+
+
+def clerk_queue_next(*, after: Invoice) -> Invoice | None:
+    """The next invoice in the clerk's work queue after ``after`` (oldest work first)."""
+    qs = Invoice.objects.filter(state__in=(Invoice.State.NEEDS_REVIEW, Invoice.State.EXCEPTION)).exclude(pk=after.pk)
+    return (
+        qs.filter(Q(created_at__gt=after.created_at) | Q(created_at=after.created_at, pk__gt=after.pk))
+        .order_by("created_at", "pk")
+        .first()
+        or qs.order_by("created_at", "pk").first()
+    )

@@ -13,3 +13,22 @@ urlpatterns = [
     path("upload/", ingestion_views.upload, name="upload"),
     path("invoices/<int:pk>/password/", ingestion_views.invoice_password, name="invoice_password"),
 ]
+
+from apinvoices import review_views  # noqa: E402
+
+urlpatterns += [
+    path("documents/<int:pk>/pages/<int:page>.png", review_views.document_page, name="document_page"),
+    path("invoices/<int:pk>/fields/<str:name>/", review_views.invoice_field_edit, name="invoice_field_edit"),
+    path("invoices/<int:pk>/exceptions/", review_views.invoice_exceptions_panel, name="invoice_exceptions"),
+    path("invoices/<int:pk>/send/", review_views.invoice_send, name="invoice_send"),
+    path("invoices/<int:pk>/duplicate/", review_views.invoice_duplicate, name="invoice_duplicate"),
+    path("invoices/<int:pk>/next/", review_views.invoice_next, name="invoice_next"),
+    path("exceptions/", review_views.exception_list, name="exception_list"),
+    path("exceptions/dismiss/", review_views.exception_bulk_dismiss, name="exception_bulk_dismiss"),
+    path("exceptions/<int:pk>/resolve/", review_views.exception_resolve, name="exception_resolve"),
+    path("exceptions/<int:pk>/dismiss/", review_views.exception_dismiss, name="exception_dismiss"),
+    path("vendors/", review_views.vendor_list, name="vendor_list"),
+    path("vendors/<int:pk>/", review_views.vendor_detail, name="vendor_detail"),
+    path("bank-accounts/<int:pk>/verify/", review_views.bank_account_verify_view, name="bank_account_verify"),
+    path("bank-accounts/<int:pk>/reject/", review_views.bank_account_reject_view, name="bank_account_reject"),
+]

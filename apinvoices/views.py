@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import mimetypes
 import re
 import unicodedata
@@ -21,6 +23,8 @@ from django.views.decorators.http import require_POST, require_safe
 from apinvoices.exceptions import InvalidTransition
 from apinvoices.forms import InboxFilterForm, client_ip
 from apinvoices.models import Document, Invoice
+from apinvoices.money import quantize_amount
+from apinvoices.services.review import EDIT_STATES
 from apinvoices.selectors import (
     WORK_TAB,
     invoice_get_for_detail,
@@ -29,6 +33,7 @@ from apinvoices.selectors import (
 )
 from apinvoices.states import INVOICE_MACHINE, invoice_transition
 
+logger = logging.getLogger(__name__)
 INBOX_PAGE_SIZE = 50
 # States that get their own inbox tab even when empty, in the order work flows through them.
 INBOX_TAB_STATES = (
@@ -115,23 +120,62 @@ MONEY_FIELDS = frozenset({"net_amount", "tax_amount", "total_amount"})
 CODE_FIELDS = frozenset({"vendor_iban", "vendor_bic", "vendor_tax_id"})
 
 
+def _field_row(invoice: Invoice, name: str, label, extracted: dict) -> dict:
+    from apinvoices.services.review import REVIEW_FIELDS
+
+    value = getattr(invoice, name)
+    if name == "document_type":
+        value = invoice.get_document_type_display()
+    row = extracted.get(name)
+    if value is None or value == "":
+        edit_value = ""
+    elif hasattr(value, "isoformat"):
+        edit_value = value.isoformat()
+    elif name in MONEY_FIELDS and invoice.currency:
+        edit_value = str(quantize_amount(value, invoice.currency))
+    else:
+        edit_value = str(value)
+    return {
+        "name": name,
+        "label": label,
+        "value": value,
+        "edit_value": edit_value,
+        "is_money": name in MONEY_FIELDS,
+        "is_code": name in CODE_FIELDS,
+        "is_date": name in ("issue_date", "due_date"),
+        "editable": name in REVIEW_FIELDS,
+        "extracted": row,
+        "bbox_json": json.dumps(row.bbox) if row is not None and row.bbox else "",
+    }
+
+
+def field_row_context(invoice: Invoice, name: str) -> dict:
+    """The review screen's row for one field (used by the htmx edit response)."""
+    labels = {n: label for _k, _t, fields in FIELD_GROUPS for n, label in fields}
+    return _field_row(invoice, name, labels.get(name, name), {r.name: r for r in invoice.field_rows})
+
+
+def review_actions_context(request, invoice: Invoice) -> dict:
+    """Flags for the exceptions panel and the action buttons (one place for both renders)."""
+    blocking = [e for e in invoice.open_exceptions if e.severity == "blocking"]
+    return {
+        "can_work": request.user.has_perm("apinvoices.work_exception", invoice),
+        "can_send": request.user.has_perm("apinvoices.send_to_approval", invoice)
+        and invoice.state in (Invoice.State.NEEDS_REVIEW, Invoice.State.EXCEPTION) and not blocking,
+        "duplicate_of": next(
+            (e.related_invoice for e in invoice.open_exceptions if e.kind == "duplicate" and e.related_invoice), None
+        ),
+        "can_mark_duplicate": request.user.has_perm("apinvoices.work_exception", invoice)
+        and INVOICE_MACHINE.can(invoice.state, Invoice.State.DUPLICATE)
+        and any(e.kind == "duplicate" for e in invoice.open_exceptions),
+    }
+
+
 def _field_groups(invoice: Invoice) -> list[dict]:
     extracted = {row.name: row for row in invoice.field_rows}
     groups = []
     for key, title, fields in FIELD_GROUPS:
-        rows = []
-        for name, label in fields:
-            value = getattr(invoice, name)
-            if name == "document_type":
-                value = invoice.get_document_type_display()
-            rows.append({
-                "name": name,
-                "label": label,
-                "value": value,
-                "is_money": name in MONEY_FIELDS,
-                "is_code": name in CODE_FIELDS,
-                "extracted": extracted.get(name),
-            })
+        rows = [_field_row(invoice, name, label, extracted) for name, label in fields]
         groups.append({
             "key": key,
             "title": title,
@@ -148,16 +192,44 @@ def invoice_detail(request, pk: int):
     except Invoice.DoesNotExist:
         raise Http404(_("No such invoice.")) from None
     _require(request, "apinvoices.view_invoice", invoice)
+    can_view_document = request.user.has_perm("apinvoices.view_document", invoice.document)
     context = {
         "invoice": invoice,
         "field_groups": _field_groups(invoice),
+        **review_actions_context(request, invoice),
+        **(_viewer_context(invoice.document) if can_view_document else {}),
         "can_void": INVOICE_MACHINE.can(invoice.state, Invoice.State.VOID)
         and request.user.has_perm("apinvoices.void_invoice", invoice),
-        "can_view_document": request.user.has_perm("apinvoices.view_document", invoice.document),
-        "can_edit": request.user.has_perm("apinvoices.edit_invoice", invoice),
+        "can_view_document": can_view_document,
+        # Fields are editable where an edit makes sense: clerk work, or in approval (re-routed).
+        "can_edit": request.user.has_perm("apinvoices.edit_invoice", invoice)
+        and invoice.state in EDIT_STATES,
         "inline_original": invoice.document.content_type in INLINE_CONTENT_TYPES,
     }
     return render(request, "apinvoices/invoice_detail.html", context)
+
+
+def _viewer_context(document: Document) -> dict:
+    """What the review screen's left half shows: page images with their sizes, or XML text."""
+    from apinvoices.services.previews import DEFAULT_WIDTH, document_page_sizes, document_xml_text
+
+    try:
+        if document.kind == Document.Kind.XML:
+            return {"viewer": "xml", "xml_text": document_xml_text(document=document)}
+        if document.kind in (Document.Kind.PDF, Document.Kind.IMAGE) and not (
+            document.is_encrypted and not document.password_ciphertext
+        ):
+            sizes = document_page_sizes(document=document)
+            if sizes:
+                return {
+                    "viewer": "pages",
+                    "page_sizes_json": json.dumps([[round(w, 2), round(h, 2)] for w, h in sizes]),
+                    "page_count": len(sizes),
+                    "preview_width": DEFAULT_WIDTH,
+                }
+    except Exception:  # an unreadable original must not break the page; the download still works
+        logger.warning("no preview for document %s", document.pk, exc_info=True)
+    return {"viewer": ""}
 
 
 @require_POST

@@ -12,6 +12,7 @@ from apinvoices.extraction.errors import ExtractionError, ExtractionErrorCode
 from apinvoices.models import Extraction, Invoice
 from apinvoices.secrets import decrypt_secret
 from apinvoices.services.invoices import invoice_apply_extraction, invoice_evaluate
+from apinvoices.services.memory import invoice_apply_vendor_memory
 from apinvoices.states import INVOICE_MACHINE, invoice_transition
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,8 @@ def invoice_extract(*, invoice_id: int, actor=None, source: str = "task:extract"
             document.page_count = result.page_count
             document.save(update_fields=["page_count"])
         invoice = invoice_apply_extraction(invoice=invoice, result=result, extraction=extraction)
+        invoice_apply_vendor_memory(invoice=invoice, extraction=extraction)
+        invoice.refresh_from_db()
     return invoice_evaluate(invoice=invoice, source=source)
 
 

@@ -98,13 +98,14 @@ def bank_account_verify(*, account: VendorBankAccount, user, method: str) -> Ven
     from django.db import transaction
     from django.utils import timezone
 
+    from apinvoices.audit import audit_actor
     from apinvoices.exceptions import ApplicationError, FourEyesViolation
     from apinvoices.models import Invoice, InvoiceEvent
 
     method = method.strip()
     if not method:
         raise ApplicationError("Say how you verified the account (e.g. call-back to the number on file).")
-    with transaction.atomic():
+    with transaction.atomic(), audit_actor(user):
         account = VendorBankAccount.objects.select_for_update().get(pk=account.pk)
         if account.status == VendorBankAccount.Status.VERIFIED:
             raise ApplicationError("This account is verified already.")
@@ -134,4 +135,26 @@ def bank_account_verify(*, account: VendorBankAccount, user, method: str) -> Ven
 
     for invoice in blocked:
         invoice_evaluate(invoice=invoice, source="bank-account-verified")
+    return account
+
+
+def bank_account_reject(*, account: VendorBankAccount, user, reason: str) -> VendorBankAccount:
+    """Mark an account as not the vendor's (e.g. the call-back denied it); invoices paying to it
+    stay blocked. ``reason`` is required and kept as the verification note. Raises
+    ``ApplicationError`` without a reason or for a verified account."""
+    from django.db import transaction
+
+    from apinvoices.audit import audit_actor
+    from apinvoices.exceptions import ApplicationError
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("Say why the account is rejected.")
+    with transaction.atomic(), audit_actor(user):
+        account = VendorBankAccount.objects.select_for_update().get(pk=account.pk)
+        if account.status == VendorBankAccount.Status.VERIFIED:
+            raise ApplicationError("A verified account cannot be rejected here; ask an AP admin.")
+        account.status = VendorBankAccount.Status.REJECTED
+        account.verification_method = f"Rejected: {reason}"[:200]
+        account.save(update_fields=["status", "verification_method", "updated_at"])
     return account

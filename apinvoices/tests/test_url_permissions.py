@@ -43,6 +43,19 @@ _invoice = lambda w: {"pk": w.invoice.pk}  # noqa: E731
 _document = lambda w: {"pk": w.document.pk}  # noqa: E731
 _step = lambda w: {"pk": w.step.pk}  # noqa: E731
 
+
+def _exception(world: World) -> dict:
+    from apinvoices.models import InvoiceException
+
+    return {"pk": InvoiceException.objects.filter(invoice=world.invoice).order_by("pk").first().pk}
+
+
+def _account(world: World) -> dict:
+    from apinvoices.models import VendorBankAccount
+
+    return {"pk": VendorBankAccount.objects.filter(vendor_id=world.invoice.vendor_id).order_by("pk").first().pk}
+
+
 EXPECTATIONS: dict[str, Expect] = {
     "login": Expect(get=row("200 200 200 200 200 200")),
     "logout": Expect(get=LOGGED_IN_ONLY_405, post=row("302 302 302 302 302 302")),
@@ -57,6 +70,41 @@ EXPECTATIONS: dict[str, Expect] = {
     # Not waiting for a password: the clerk is sent back to the invoice with a message.
     "apinvoices:invoice_password": Expect(
         get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403"), kwargs=_invoice, missing=404
+    ),
+    # The world's original is not a renderable PDF: past the permission check it is a 404
+    # (rendering real PDFs is covered in apinvoices/tests/review/test_views_review.py).
+    "apinvoices:document_page": Expect(
+        get=row("302 404 403 404 404 403"), kwargs=lambda w: {"pk": w.document.pk, "page": 1}
+    ),
+    "apinvoices:invoice_field_edit": Expect(
+        get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403"),
+        kwargs=lambda w: {"pk": w.invoice.pk, "name": "po_number"},
+    ),
+    "apinvoices:invoice_exceptions": Expect(get=STAFF_AND_AUDITOR, kwargs=_invoice, missing=404),
+    "apinvoices:invoice_send": Expect(
+        get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403"), kwargs=_invoice, missing=404
+    ),
+    "apinvoices:invoice_duplicate": Expect(
+        get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403"), kwargs=_invoice, missing=404
+    ),
+    # "n" on the review screen: a redirect to the next invoice of the clerk's queue.
+    "apinvoices:invoice_next": Expect(get=row("302 302 403 302 403 403"), kwargs=_invoice, missing=404),
+    "apinvoices:exception_list": Expect(get=STAFF_AND_AUDITOR, post=LOGGED_IN_ONLY_405),
+    "apinvoices:exception_bulk_dismiss": Expect(get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403")),
+    # A closed exception or a missing reason is refused with a message; the clerk is redirected.
+    "apinvoices:exception_resolve": Expect(
+        get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403"), kwargs=_exception, missing=404
+    ),
+    "apinvoices:exception_dismiss": Expect(
+        get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403"), kwargs=_exception, missing=404
+    ),
+    "apinvoices:vendor_list": Expect(get=STAFF_AND_AUDITOR, post=LOGGED_IN_ONLY_405),
+    "apinvoices:vendor_detail": Expect(get=STAFF_AND_AUDITOR, kwargs=lambda w: {"pk": w.invoice.vendor_id}, missing=404),
+    "apinvoices:bank_account_verify": Expect(
+        get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403"), kwargs=_account, missing=404
+    ),
+    "apinvoices:bank_account_reject": Expect(
+        get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403"), kwargs=_account, missing=404
     ),
     # Everyone signed in has a (possibly empty) list of their own approvals.
     "approvals:my_approvals": Expect(get=row("302 200 200 200 200 200"), post=LOGGED_IN_ONLY_405),

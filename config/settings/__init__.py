@@ -194,6 +194,8 @@ OPENAI_TIMEOUT_SECONDS = env_int("OPENAI_TIMEOUT_SECONDS", 30)
 # --- Approvals and ERP ----------------------------------------------------------------------
 # apinvoices hands a checked invoice to this callable; it creates the approval steps.
 AP_APPROVAL_ROUTER = env_str("AP_APPROVAL_ROUTER", "approvals.services.routing.invoice_route")
+# Called as f(invoice, actor, reason=...) when a clerk edits an invoice in approval or approved.
+AP_APPROVAL_REROUTE = "approvals.services.decisions.invoice_reroute_after_edit"
 AP_BASE_URL = env_str("AP_BASE_URL", "http://127.0.0.1:8000")
 AP_APPROVAL_LINK_MAX_AGE_DAYS = env_int("AP_APPROVAL_LINK_MAX_AGE_DAYS", 7)
 # A pending step is reminded once after this many hours and escalated to the rule's escalation
