@@ -117,11 +117,3 @@ def test_history_query_count_does_not_grow_with_history(client, cast):
     with CaptureQueriesContext(connection) as many:
         client.get(url)
     assert len(many) == len(few)
-
-
-def test_navigation_offers_the_audit_trail_to_auditors_only(client, cast):
-    audit_url = reverse("apinvoices:audit")
-    client.force_login(cast.auditor)
-    assert f'href="{audit_url}"' in client.get(reverse("apinvoices:dashboard")).content.decode()
-    client.force_login(cast.clerk)
-    assert f'href="{audit_url}"' not in client.get(reverse("apinvoices:dashboard")).content.decode()
