@@ -1,5 +1,5 @@
 # The two commands: `make run` (the product on http://127.0.0.1:8000) and `make test`.
-.PHONY: run test bootstrap bootstrap-test migrate demo schedules bench check-deploy clean
+.PHONY: run test test-pg bootstrap bootstrap-test migrate demo schedules bench check-deploy clean
 
 PY := .venv/bin/python
 PYTEST_ARGS ?=
@@ -11,6 +11,11 @@ test: bootstrap-test
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+	$(MAKE) test-pg
+
+# The database- and queue-sensitive tests again on a throw-away PostgreSQL 15 and Redis.
+test-pg: bootstrap-test
+	PY=$(PY) bash scripts/test_pg_redis.sh
 
 bootstrap:
 	@bash scripts/bootstrap.sh

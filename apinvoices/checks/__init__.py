@@ -82,7 +82,7 @@ def invoice_run_checks(*, invoice: Invoice, source: str = "checks") -> CheckOutc
     Idempotent: running it twice on the same data changes nothing the second time. One
     transaction; the invoice row is locked so two runs for one invoice do not interleave.
     """
-    invoice = Invoice.objects.select_for_update().select_related("vendor").get(pk=invoice.pk)
+    invoice = Invoice.objects.select_for_update(of=("self",)).select_related("vendor").get(pk=invoice.pk)
     checks = registered_checks()
     findings: dict[tuple[str, str], Finding] = {}
     for check in checks:

@@ -39,6 +39,7 @@ class Expect:
 #                 anon clerk approver admin auditor outsider
 LOGGED_IN_ONLY_405 = row("302 405 405 405 405 405")
 STAFF_AND_AUDITOR = row("302 200 403 200 200 403")
+AUDIT_ONLY = row("302 403 403 200 200 403")
 _invoice = lambda w: {"pk": w.invoice.pk}  # noqa: E731
 _document = lambda w: {"pk": w.document.pk}  # noqa: E731
 _step = lambda w: {"pk": w.step.pk}  # noqa: E731
@@ -106,6 +107,14 @@ EXPECTATIONS: dict[str, Expect] = {
     "apinvoices:bank_account_reject": Expect(
         get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403"), kwargs=_account, missing=404
     ),
+    "apinvoices:dashboard": Expect(get=STAFF_AND_AUDITOR, post=LOGGED_IN_ONLY_405),
+    "apinvoices:export_inbox_csv": Expect(get=STAFF_AND_AUDITOR, post=LOGGED_IN_ONLY_405),
+    "apinvoices:export_exceptions_csv": Expect(get=STAFF_AND_AUDITOR, post=LOGGED_IN_ONLY_405),
+    # The audit trail is for auditors and AP admins; clerks work invoices, they do not audit them.
+    "apinvoices:audit": Expect(get=AUDIT_ONLY, post=LOGGED_IN_ONLY_405),
+    "apinvoices:invoice_history": Expect(get=AUDIT_ONLY, post=LOGGED_IN_ONLY_405, kwargs=_invoice,
+                                         missing=404),
+    "apinvoices:invoice_history_csv": Expect(get=AUDIT_ONLY, kwargs=_invoice, missing=404),
     # Everyone signed in has a (possibly empty) list of their own approvals.
     "approvals:my_approvals": Expect(get=row("302 200 200 200 200 200"), post=LOGGED_IN_ONLY_405),
     # The step belongs to the second approver: the first approver and outsiders may not see it.

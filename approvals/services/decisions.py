@@ -144,7 +144,7 @@ def approval_step_decide(
 
     with transaction.atomic(), set_actor(actor):
         invoice = Invoice.objects.select_for_update().select_related("document").get(pk=step.invoice_id)
-        step = ApprovalStep.objects.select_for_update().select_related("on_behalf_of").get(pk=step.pk)
+        step = ApprovalStep.objects.select_for_update(of=("self",)).select_related("on_behalf_of").get(pk=step.pk)
         if step.approver_id != actor.pk:
             raise ApprovalError(
                 _("Only the assigned approver can decide this step."), code=ApprovalErrorCode.NOT_APPROVER

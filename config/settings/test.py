@@ -15,6 +15,7 @@ _SCRATCH = Path(tempfile.mkdtemp(prefix="ap-test-"))
 atexit.register(shutil.rmtree, _SCRATCH, ignore_errors=True)
 MEDIA_ROOT = _SCRATCH / "media"
 AP_ERP_EXPORT_DIR = _SCRATCH / "erp-export"
+# Per process even on the Redis tier: tests must not see each other's cache entries.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 STORAGES = {
     **STORAGES,  # noqa: F405
@@ -27,6 +28,7 @@ LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "W
 # (ingestion, polling) need writers to wait on the lock (timeout 20 s), and the shared-cache
 # database fails at once with "database table is locked". A fresh folder per process, so
 # parallel runs (xdist workers, other worktrees) never share a file.
-DATABASES["default"]["TEST"] = {  # noqa: F405
-    "NAME": str(_SCRATCH / "test.sqlite3")
-}
+# With DATABASE_URL pointing at PostgreSQL (scripts/test_pg_redis.sh), pytest-django creates
+# test_<name> (test_<name>_gwN under xdist) itself; the role needs CREATEDB.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(_SCRATCH / "test.sqlite3")}  # noqa: F405

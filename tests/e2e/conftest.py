@@ -66,7 +66,10 @@ def browser(django_db_setup, django_db_blocker):
 
 @pytest.fixture
 def page(browser, live_server) -> Iterator:
-    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True, locale="en-GB")
+    # bypass_csp: Playwright's wait_for_function polls with eval inside the page, which our
+    # CSP (script-src 'self', no unsafe-eval) refuses; the product's own scripts never need it.
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True, locale="en-GB",
+                                  bypass_csp=True)
     context.set_default_timeout(10_000)
     page = context.new_page()
     yield page
