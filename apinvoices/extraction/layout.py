@@ -552,6 +552,10 @@ def _label_candidates(ctx: _Context) -> list[Candidate]:
                         base,
                     )
                 elif name in _DATE_FIELDS:
+                    if _TERMS_REFERENCE.search(F.fold(line.text[: match.start])):
+                        # "Payment within 30 days of invoice date": the label names the
+                        # reference point of the terms; the date after it is another one.
+                        continue
                     result += _date_candidates(ctx, name, same_line, below, strength, base)
                 elif name in _ID_FIELDS:
                     result += _id_candidates(ctx, name, match, same_line, below, strength, base)
@@ -615,12 +619,20 @@ def _amount_candidates(ctx, name, match, line, start, stop, below, strength, bot
     return result
 
 
+# A day count before a date label: the label is the reference of payment terms ("within 30
+# days of invoice date", "30 Tage nach Rechnungsdatum", "30 dagen na factuurdatum").
+_TERMS_REFERENCE = re.compile(
+    r"\d+\s*(?:days?|tage?n?|jours?|dagen|dias?|giorni|gg)\b[^.;:]{0,40}$"
+)
+
+
 def _date_candidates(ctx, name, same_line, below, strength, base):
     result = []
     sources = []
     if same_line is not None:
         sources.append((same_line, 1.0))
     sources += [(segment, 0.9) for segment in below[:1]]
+    other = "due_date" if name == "issue_date" else "issue_date"
     for segment, position in sources:
         dates = F.find_dates(segment.text, ctx.language, ctx.date_order)
         if not dates:
@@ -628,6 +640,8 @@ def _date_candidates(ctx, name, same_line, below, strength, base):
         d = dates[0]
         if d.start > 25 and position == 1.0:
             continue  # a date far along the line belongs to something else
+        if position == 1.0 and F.find_labels(segment.text[: d.start], other):
+            continue  # "(Due Date: 28 April)": the date belongs to the other label
         score = (
             0.85 * strength * position * (0.85 if d.ambiguous and ctx.date_order is None else 1.0)
         )

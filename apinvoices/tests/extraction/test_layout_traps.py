@@ -1,0 +1,42 @@
+"""Traps of real layouts the label rules once fell into, on positioned words and on generated
+PDFs (``apinvoices.demo``, fixed seeds that were not used to tune the rules)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from apinvoices.tests.extraction.test_layout import extract
+
+
+def test_invoice_date_named_in_payment_terms_is_not_the_issue_date():
+    result = extract(
+        [
+            (40, 60, "Pennine Stationery Ltd"),
+            (40, 90, "Invoice Ref.: INV057276"),
+            (40, 105, "Tax Point: 27 February 2025"),
+            (40, 120, "Due Date: 28 April 2025"),
+            (40, 300, "Total net: GBP 1,470.00"),
+            (40, 315, "VAT 20%: GBP 294.00"),
+            (40, 330, "Total (inc. VAT): GBP 1,764.00"),
+            (40, 360, "Payment Terms: Payment within 60 days of invoice date (Due Date: 28 April 2025)"),
+        ]
+    )
+    assert result.value("issue_date") == date(2025, 2, 27)
+    assert result.value("due_date") == date(2025, 4, 28)
+
+
+def test_terms_reference_followed_by_the_due_date_column_is_not_the_issue_date():
+    # A row of column values where the terms cell ends with "factuurdatum." and the next cell
+    # holds the due date.
+    result = extract(
+        [
+            (40, 60, "Kantoorhuis De Vries"),
+            (40, 80, "Factuurdatum Factuurnummer"),
+            (40, 92, "06-09-2025 2025-47761"),
+            (40, 200, "Betalingsvoorwaarden Vervaldatum"),
+            (40, 212, "Betaling binnen 30 dagen na factuurdatum. 06-10-2025"),
+            (40, 300, "Totaal € 457,99"),
+        ]
+    )
+    assert result.value("issue_date") == date(2025, 9, 6)
