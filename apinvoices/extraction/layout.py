@@ -739,6 +739,9 @@ def _choose_amounts(candidates: list[Candidate]) -> dict[str, Candidate]:
         name: sorted((c for c in candidates if c.field == name), key=lambda c: -c.score)[:8]
         for name in _AMOUNT_FIELDS
     }
+    by_field["tax_amount"] += _tax_row_sums(
+        [c for c in candidates if c.field == "tax_amount"]
+    )
     totals, nets, taxes = by_field["total_amount"], by_field["net_amount"], by_field["tax_amount"]
     best_combo, best_score = None, 0.0
     for total in totals:
@@ -767,7 +770,58 @@ def _choose_amounts(candidates: list[Candidate]) -> dict[str, Candidate]:
             cand.score *= 0.75  # arithmetic does not add up: at least one of them is wrong
     elif total and net and net.value > total.value:  # type: ignore[operator]
         net.score *= 0.6
+    elif total and net and not tax and total.value > net.value > 0:  # type: ignore[operator]
+        # A tax printed without a label the rules know: the difference, never trusted alone.
+        chosen["tax_amount"] = Candidate(
+            "tax_amount",
+            total.value - net.value,  # type: ignore[operator]
+            min(total.score, net.score, 0.6) * 0.8,
+            [],
+            label="total - net",
+            page=total.page,
+            top=total.top,
+        )
     return chosen
+
+
+def _tax_row_sums(taxes: list[Candidate]) -> list[Candidate]:
+    """Candidates for the total tax of a multi-rate invoice that prints one row per rate
+    ("USt. 19 % 1.305,79" / "USt. 7 % 15,32") and no total-tax row: the sums of runs of
+    consecutive tax rows. They are only ever trusted through net + tax = total."""
+    rows: dict[tuple[int, float], Candidate] = {}
+    for cand in taxes:
+        if not cand.words:
+            continue
+        key = (cand.page, round(cand.words[0].top))
+        if key not in rows or cand.score > rows[key].score:
+            rows[key] = cand
+    ordered = [rows[key] for key in sorted(rows)]
+    sums = []
+    for start in range(len(ordered)):
+        run = [ordered[start]]
+        for cand in ordered[start + 1 : start + 4]:
+            previous = run[-1]
+            gap = cand.words[0].top - previous.words[0].top
+            if cand.page != previous.page or gap <= 0 or gap > 3 * _word_height(previous):
+                break
+            run.append(cand)
+            sums.append(
+                Candidate(
+                    "tax_amount",
+                    sum((c.value for c in run), Decimal(0)),
+                    min(c.score for c in run) * 0.9,
+                    [w for c in run for w in c.words],
+                    label=run[0].label,
+                    phrase=run[0].phrase,
+                    page=run[0].page,
+                    top=run[0].top,
+                )
+            )
+    return sums
+
+
+def _word_height(cand: Candidate) -> float:
+    return max(1.0, cand.words[0].bottom - cand.words[0].top)
 
 
 def _pick_amount(cands: list[Candidate], name: str) -> Candidate | None:

@@ -40,3 +40,46 @@ def test_terms_reference_followed_by_the_due_date_column_is_not_the_issue_date()
         ]
     )
     assert result.value("issue_date") == date(2025, 9, 6)
+
+
+def test_total_tax_of_a_multi_rate_invoice_is_the_sum_of_its_rate_rows():
+    result = extract(
+        [
+            (40, 60, "Rheinblick Gebäudeservice GmbH"),
+            (40, 80, "Rechnungsnummer: R25-8679"),
+            (40, 300, "Nettobetrag 7.091,38 €"),
+            (40, 314, "USt. 19 % 1.305,79 €"),
+            (40, 328, "USt. 7 % 15,32 €"),
+            (40, 342, "Gesamtbetrag 8.412,49 €"),
+        ]
+    )
+    assert result.value("tax_amount") == Decimal("1321.11")
+    assert result.fields["tax_amount"].confidence >= 0.9  # label and arithmetic agree
+    assert result.value("total_amount") == Decimal("8412.49")
+
+
+def test_rate_rows_far_apart_are_not_summed():
+    # The second "USt." row is a note at the bottom, not a tax row of the totals block.
+    result = extract(
+        [
+            (40, 60, "Rheinblick Gebäudeservice GmbH"),
+            (40, 300, "Nettobetrag 100,00 €"),
+            (40, 314, "USt. 19 % 19,00 €"),
+            (40, 328, "Gesamtbetrag 119,00 €"),
+            (40, 600, "USt. 7 % 3,00 €"),
+        ]
+    )
+    assert result.value("tax_amount") == Decimal("19.00")
+
+
+def test_tax_without_a_known_label_is_the_difference_and_not_trusted():
+    result = extract(
+        [
+            (40, 60, "ACME Supplies Ltd"),
+            (40, 300, "Subtotal 100.00"),
+            (40, 314, "Levy A 10.00"),
+            (40, 328, "Total 110.00"),
+        ]
+    )
+    assert result.value("tax_amount") == Decimal("10.00")
+    assert result.fields["tax_amount"].confidence < 0.9
