@@ -552,7 +552,9 @@ def _label_candidates(ctx: _Context) -> list[Candidate]:
                         base,
                     )
                 elif name in _DATE_FIELDS:
-                    if _TERMS_REFERENCE.search(F.fold(line.text[: match.start])):
+                    if name == "issue_date" and _TERMS_REFERENCE.search(
+                        F.fold(line.text[: match.start])
+                    ):
                         # "Payment within 30 days of invoice date": the label names the
                         # reference point of the terms; the date after it is another one.
                         continue

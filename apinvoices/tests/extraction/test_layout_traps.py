@@ -83,3 +83,14 @@ def test_tax_without_a_known_label_is_the_difference_and_not_trusted():
     )
     assert result.value("tax_amount") == Decimal("10.00")
     assert result.fields["tax_amount"].confidence < 0.9
+
+
+def test_due_date_label_after_a_day_count_is_still_the_due_date():
+    result = extract(
+        [
+            (40, 60, "Muster GmbH"),
+            (40, 80, "Rechnungsdatum 05.06.2013"),
+            (40, 300, "Zahlbar innerhalb 30 Tagen netto bis 04.07.2013, 3% Skonto innerhalb 10 Tagen"),
+        ]
+    )
+    assert result.value("due_date") == date(2013, 7, 4)
