@@ -439,6 +439,10 @@ def extract_invoice(pages: list[Page], *, source: Source, kind: str) -> Extracte
     if currency:
         code, conf = currency
         chosen["currency"] = _currency_candidate(ctx, code, conf)
+    else:
+        implied = _implied_currency(chosen, text)
+        if implied:
+            chosen["currency"] = implied
     chosen["document_type"] = _document_type(ctx)
 
     for name, cand in chosen.items():
@@ -1242,6 +1246,36 @@ _CURRENCY_LABEL = re.compile(
     r"(?i)\b(?:currency|wahrung|währung|devise|monnaie|valuta|munteenheid|moneda|divisa|"
     r"amounts? in|betrage in|beträge in|montants en)\s*[:.]?\s*([A-Z]{3})\b"
 )
+
+
+_EURO_COUNTRIES = frozenset(
+    "AT BE CY DE EE EL ES FI FR GR HR IE IT LT LU LV MT NL PT SI SK".split()
+)
+_NATIONAL_CURRENCY = {
+    "GB": "GBP", "CH": "CHF", "LI": "CHF", "SE": "SEK", "DK": "DKK", "NO": "NOK",
+    "PL": "PLN", "CZ": "CZK", "HU": "HUF", "RO": "RON", "BG": "BGN",
+}  # fmt: skip
+# Payment details only a US invoice prints: a bank routing number or an EIN label.
+_US_MARKERS = re.compile(
+    r"\b(?:ABA|routing (?:number|no\.?)|Federal Tax ID|EIN)\b", re.IGNORECASE
+)
+
+
+def _implied_currency(chosen: dict[str, Candidate], text: str) -> Candidate | None:
+    """The currency of an invoice that names none: that of the vendor's bank account country
+    (else its VAT ID's), or USD when it pays to a US routing number. A guess from the
+    country, so it never reaches auto-accept."""
+    for name in ("vendor_iban", "vendor_tax_id"):
+        cand = chosen.get(name)
+        country = str(cand.value)[:2].upper() if cand else ""
+        code = "EUR" if country in _EURO_COUNTRIES else _NATIONAL_CURRENCY.get(country)
+        if code:
+            return Candidate(
+                "currency", code, 0.6, [], label=f"{name} country", page=cand.page, top=cand.top
+            )
+    if _US_MARKERS.search(text):
+        return Candidate("currency", "USD", 0.55, [], label="US payment details")
+    return None
 
 
 def _currency_candidate(ctx: _Context, code: str, conf: float) -> Candidate:

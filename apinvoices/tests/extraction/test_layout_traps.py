@@ -94,3 +94,37 @@ def test_due_date_label_after_a_day_count_is_still_the_due_date():
         ]
     )
     assert result.value("due_date") == date(2013, 7, 4)
+
+
+def test_currency_without_a_symbol_comes_from_the_vendor_bank_country_untrusted():
+    result = extract(
+        [
+            (40, 60, "Van der Berg ICT Diensten B.V."),
+            (40, 80, "Factuurnummer INV-2025-91241"),
+            (40, 300, "Subtotaal 9.062,02"),
+            (40, 314, "BTW 21% 1.903,02"),
+            (40, 328, "Te betalen 10.965,04"),
+            (40, 360, "Bankgegevens: ING · IBAN: NL80 INGB 0671 9382 41 · BIC: INGBNL2A"),
+        ]
+    )
+    assert result.value("currency") == "EUR"
+    assert result.fields["currency"].confidence < 0.9
+
+
+def test_currency_without_a_symbol_on_a_us_invoice_is_usd():
+    result = extract(
+        [
+            (40, 60, "Cascade Data Consulting LLC"),
+            (40, 80, "Federal Tax ID: 91-2748163"),
+            (40, 300, "Subtotal 13,110.80"),
+            (40, 314, "Total 13,110.80"),
+            (40, 340, "Remit payment to: Account: 000928374615 · ABA Routing: 125000105"),
+        ]
+    )
+    assert result.value("currency") == "USD"
+    assert result.fields["currency"].confidence < 0.9
+
+
+def test_no_currency_is_guessed_without_evidence():
+    result = extract([(40, 60, "Someone"), (40, 300, "Total 10.00")])
+    assert result.value("currency") is None
