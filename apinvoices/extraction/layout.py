@@ -953,7 +953,7 @@ def _context_before(page: Page, line: Line, start: int, lines_above: int = 2) ->
 def _vendor_iban(ctx: _Context) -> Candidate | None:
     found: dict[str, list[Candidate]] = {}
     for page in ctx.pages:
-        for line in page.lines:
+        for index, line in enumerate(page.lines):
             for match in F.IBAN_PATTERN.finditer(line.text):
                 raw = match.group(1)
                 groups = raw.split(" ")
@@ -963,9 +963,15 @@ def _vendor_iban(ctx: _Context) -> Candidate | None:
                     iban = F.normalize_iban("".join(groups))
                     if iban is None:
                         end -= len(groups.pop()) + 1
+                score_cap = 1.0
                 if iban is None:
-                    continue
-                words = line.words_in(match.start(1), end)
+                    wrapped = _wrapped_iban(page, index, line, match.start(1), match.end(1))
+                    if wrapped is None:
+                        continue
+                    iban, words = wrapped
+                    score_cap = 0.9  # checksum-valid, but pieced together from two lines
+                else:
+                    words = line.words_in(match.start(1), end)
                 if _in_buyer_box(ctx, page.number, words):
                     continue
                 before = F.fold(line.text[max(0, match.start() - 40) : match.start()])
@@ -976,6 +982,7 @@ def _vendor_iban(ctx: _Context) -> Candidate | None:
                 score = 0.93
                 if F.contains_any(_context_before(page, line, match.start(), 4), F.PAYMENT_MARKERS):
                     score = 0.96
+                score = min(score, score_cap)
                 found.setdefault(iban, []).append(
                     Candidate(
                         "vendor_iban",
@@ -999,6 +1006,47 @@ def _vendor_iban(ctx: _Context) -> Candidate | None:
     if len(found) > 1:
         best.score = 0.7  # two different payee accounts: a human must choose
     return best
+
+
+_IBAN_GROUP = re.compile(r"^[A-Z0-9]{1,5}$")
+
+
+def _wrapped_iban(
+    page: Page, index: int, line: Line, start: int, end: int
+) -> tuple[str, list[Word]] | None:
+    """An IBAN that a narrow footer column wrapped onto the next line ("IBAN: FR76 ... 8713"
+    / "301"), where the neighbouring column's text may sit right after it on the first line.
+    Keeps the words up to the first column-sized gap, then adds the groups that open the next
+    line at the column's left edge; returned only when the checksum holds."""
+    words = line.words_in(start, end)
+    if not words:
+        return None
+    kept = [words[0]]
+    for word in words[1:]:
+        if word.x0 - kept[-1].x1 > max(6.0, 0.8 * word.height):
+            break
+        kept.append(word)
+    column_x0 = min((w.x0 for w in line.words if w.x1 <= kept[0].x0 + 0.5 and
+                     kept[0].x0 - w.x1 < 3 * kept[0].height), default=kept[0].x0)
+    for below in page.lines[index + 1 : index + 3]:
+        if below.top - line.top > 2.5 * line.height:
+            break
+        tail = []
+        for word in sorted(below.words, key=lambda w: w.x0):
+            if word.x1 < column_x0 - 3:
+                continue
+            if not tail and abs(word.x0 - column_x0) > 3:
+                break
+            if not _IBAN_GROUP.match(word.text) or (
+                tail and word.x0 - tail[-1].x1 > max(6.0, 0.8 * word.height)
+            ):
+                break
+            tail.append(word)
+        for n in range(len(tail), 0, -1):
+            iban = F.normalize_iban("".join(w.text for w in kept + tail[:n]))
+            if iban:
+                return iban, kept + tail[:n]
+    return None
 
 
 def _ocr_repaired_iban(ctx: _Context) -> Candidate | None:

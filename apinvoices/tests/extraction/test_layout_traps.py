@@ -128,3 +128,34 @@ def test_currency_without_a_symbol_on_a_us_invoice_is_usd():
 def test_no_currency_is_guessed_without_evidence():
     result = extract([(40, 60, "Someone"), (40, 300, "Total 10.00")])
     assert result.value("currency") is None
+
+
+def test_iban_wrapped_in_a_footer_column_is_joined_across_lines():
+    # Footer columns at x=40, 280 and 470; the IBAN wraps its last group onto the next line
+    # and the VAT column's wrapped tail ("586") sits right after it on the first line.
+    result = extract(
+        [
+            (40, 60, "Papeterie Lefèvre & Fils SAS"),
+            (40, 300, "Total HT 100,00 €"),
+            (280, 777, "Bank Details"),
+            (470, 777, "VAT Reg. No.: FR 86 427 193"),
+            (280, 786, "IBAN: FR76 3000 3036 2000 0204 8713"),
+            (470, 786, "586"),
+            (280, 795, "301"),
+            (280, 804, "BIC: SOGEFRPP"),
+        ]
+    )
+    assert result.value("vendor_iban") == "FR7630003036200002048713301"
+    assert result.fields["vendor_iban"].confidence >= 0.9  # checksum-valid
+
+
+def test_a_wrapped_iban_that_fails_its_checksum_is_not_trusted():
+    result = extract(
+        [
+            (40, 60, "Papeterie Lefèvre & Fils SAS"),
+            (280, 786, "IBAN: FR76 3000 3036 2000 0204 8713"),
+            (280, 795, "302"),
+        ]
+    )
+    fv = result.fields.get("vendor_iban")
+    assert fv is None or fv.confidence < 0.5
