@@ -1087,6 +1087,11 @@ LABELS: dict[str, dict[str, tuple[str, ...]]] = {
             "vat",
             "gstin",
             "abn",
+            "employer identification number",
+            "federal tax id",
+            "federal ein",
+            "fein",
+            "ein",
         ),
         "de": (
             "umsatzsteuer-identifikationsnummer",

@@ -1026,12 +1026,28 @@ def _wrapped_iban(
         if word.x0 - kept[-1].x1 > max(6.0, 0.8 * word.height):
             break
         kept.append(word)
-    column_x0 = min((w.x0 for w in line.words if w.x1 <= kept[0].x0 + 0.5 and
-                     kept[0].x0 - w.x1 < 3 * kept[0].height), default=kept[0].x0)
+    for tail in _column_continuations(page, index, line, kept):
+        for n in range(len(tail), 0, -1):
+            iban = F.normalize_iban("".join(w.text for w in kept + tail[:n]))
+            if iban:
+                return iban, kept + tail[:n]
+    return None
+
+
+def _column_continuations(
+    page: Page, index: int, line: Line, kept: list[Word]
+) -> list[list[Word]]:
+    """Short upper-case/digit groups that open the next line or two at the left edge of the
+    column ``kept`` is in (the label before it, e.g. "IBAN:", marks that edge)."""
+    column_x0 = kept[0].x0
+    for word in sorted(line.words, key=lambda w: -w.x0):
+        if word.x1 <= column_x0 + 0.5 and column_x0 - word.x1 < 3 * kept[0].height:
+            column_x0 = word.x0
+    result = []
     for below in page.lines[index + 1 : index + 3]:
         if below.top - line.top > 2.5 * line.height:
             break
-        tail = []
+        tail: list[Word] = []
         for word in sorted(below.words, key=lambda w: w.x0):
             if word.x1 < column_x0 - 3:
                 continue
@@ -1042,11 +1058,9 @@ def _wrapped_iban(
             ):
                 break
             tail.append(word)
-        for n in range(len(tail), 0, -1):
-            iban = F.normalize_iban("".join(w.text for w in kept + tail[:n]))
-            if iban:
-                return iban, kept + tail[:n]
-    return None
+        if tail:
+            result.append(tail)
+    return result
 
 
 def _ocr_repaired_iban(ctx: _Context) -> Candidate | None:
@@ -1108,7 +1122,7 @@ def _unvalidated_iban(ctx: _Context) -> Candidate | None:
 def _vendor_tax_id(ctx: _Context) -> Candidate | None:
     found: dict[str, list[Candidate]] = {}
     for page in ctx.pages:
-        for line in page.lines:
+        for index, line in enumerate(page.lines):
             iban_spans = [
                 m.span(1)
                 for m in F.IBAN_PATTERN.finditer(line.text)
@@ -1131,6 +1145,10 @@ def _vendor_tax_id(ctx: _Context) -> Candidate | None:
                     if vat is None:
                         end -= 1
                 valid = vat is not None
+                wrapped: list[Word] = []
+                if not valid:
+                    vat, wrapped = _wrapped_tax_id(page, index, line, match.start(1), match.end(1))
+                    valid = vat is not None
                 if not valid:
                     # Printed but failing its checksum (a typo, or a specimen number): still
                     # the vendor's ID as printed, for validation to flag; low confidence.
@@ -1142,7 +1160,7 @@ def _vendor_tax_id(ctx: _Context) -> Candidate | None:
                         continue
                 if F.normalize_iban(raw.replace(" ", "")):
                     continue
-                words = line.words_in(match.start(1), end)
+                words = wrapped or line.words_in(match.start(1), end)
                 if _in_buyer_box(ctx, page.number, words):
                     continue
                 before = line.text[max(0, match.start() - 40) : match.start()]
@@ -1176,6 +1194,26 @@ def _vendor_tax_id(ctx: _Context) -> Candidate | None:
     return best
 
 
+def _wrapped_tax_id(
+    page: Page, index: int, line: Line, start: int, end: int
+) -> tuple[str | None, list[Word]]:
+    """A VAT ID whose last digits a narrow column wrapped onto the next line ("FR 86 427 193"
+    / "586"); only when the joined number passes its checksum."""
+    words = line.words_in(start, end)
+    if not words:
+        return None, []
+    for tail in _column_continuations(page, index, line, words):
+        for n in range(len(tail), 0, -1):
+            vat = F.normalize_tax_id(" ".join(w.text for w in words + tail[:n]))
+            if vat:
+                return vat, words + tail[:n]
+    return None, []
+
+
+# Ends at a word boundary: "13-4928176 Customer Tax ID" must not take the "C".
+_TAX_NUMBER = re.compile(r"([A-Z0-9][A-Z0-9 ./\-]{5,20}[A-Z0-9])(?=\s|$)")
+
+
 def _unvalidated_tax_id(ctx: _Context) -> Candidate | None:
     """A labelled tax number without a checksum (US EIN, Indian GSTIN, ...): low confidence."""
     for page in ctx.pages:
@@ -1185,12 +1223,18 @@ def _unvalidated_tax_id(ctx: _Context) -> Candidate | None:
                     continue
                 if F.contains_any(line.text[: match.start], F.BUYER_MARKERS):
                     continue
-                rest = line.text[_rest_after(line, match.end) :]
-                token = re.match(r"([A-Z0-9][A-Z0-9 ./\-]{5,20}[A-Z0-9])", rest)
+                holder, rest = line, line.text[_rest_after(line, match.end) :]
+                token = _TAX_NUMBER.match(rest)
+                if not token:
+                    # "EIN" alone in its column, the number on the line below.
+                    below = _below(page, line, line.words_in(match.start, match.end), max_lines=1)
+                    if below:
+                        holder, rest = below[0], below[0].text
+                        token = _TAX_NUMBER.match(rest)
                 if not token or not re.search(r"\d{4}", token.group(1)):
                     continue
-                start = len(line.text) - len(rest)
-                words = line.words_in(start, start + len(token.group(1)))
+                start = len(holder.text) - len(rest)
+                words = holder.words_in(start, start + len(token.group(1)))
                 if _in_buyer_box(ctx, page.number, words):
                     continue
                 return Candidate(

@@ -159,3 +159,40 @@ def test_a_wrapped_iban_that_fails_its_checksum_is_not_trusted():
     )
     fv = result.fields.get("vendor_iban")
     assert fv is None or fv.confidence < 0.5
+
+
+def test_us_ein_stops_at_the_next_word_and_skips_the_customer_tax_id():
+    result = extract(
+        [
+            (40, 60, "Hudson Freight & Courier Corp."),
+            (40, 80, "Federal Tax ID: 13-4928176 Customer Tax ID: 04-3918275"),
+            (40, 300, "Total $10.00"),
+        ]
+    )
+    assert result.value("vendor_tax_id") == "13-4928176"
+    assert result.fields["vendor_tax_id"].confidence < 0.9  # no checksum for an EIN
+
+
+def test_ein_label_with_the_number_on_the_line_below():
+    result = extract(
+        [
+            (40, 60, "Bluegrass Office Supply Inc."),
+            (300, 100, "EIN"),
+            (380, 100, "Date: 07/23/2025"),
+            (300, 112, "61-1834927"),
+            (40, 300, "Total $10.00"),
+        ]
+    )
+    assert result.value("vendor_tax_id") == "61-1834927"
+
+
+def test_vat_id_wrapped_in_a_footer_column_is_joined_when_its_checksum_holds():
+    result = extract(
+        [
+            (40, 60, "Papeterie Lefèvre & Fils SAS"),
+            (40, 300, "Total HT 100,00 €"),
+            (470, 777, "VAT Reg. No.: FR 86 427 193"),
+            (470, 786, "586"),
+        ]
+    )
+    assert result.value("vendor_tax_id") == "FR86427193586"
