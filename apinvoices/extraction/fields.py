@@ -752,6 +752,12 @@ LABELS: dict[str, dict[str, tuple[str, ...]]] = {
             "bill number",
             "bill no",
             "document number",
+            "invoice ref",
+            "invoice reference",
+            "credit memo number",
+            "credit memo no",
+            "credit memo #",
+            "credit note number",
             "invoice",
         ),
         "de": (
@@ -763,6 +769,8 @@ LABELS: dict[str, dict[str, tuple[str, ...]]] = {
             r"re:(?<![a-z])[a-z]*(?:rechnung|gutschrift|rechnungskorrektur)\b[^:\n]{0,45}?"
             r"\s(?:nr|no|nummer)\.?(?![a-z])",
             "rechnungs nr",
+            "gutschriftsnummer",
+            "gutschrift-nr",
             "re-nr",
             "belegnummer",
             "beleg-nr",
@@ -778,9 +786,22 @@ LABELS: dict[str, dict[str, tuple[str, ...]]] = {
             "facture n",
             "n° facture",
             "facture numero",
+            "avoir n°",
+            "avoir no",
+            "numero d'avoir",
+            "n° d'avoir",
             "facture",
         ),
-        "nl": ("factuurnummer", "factuurnr", "factuur nummer", "factuur nr", "factuur"),
+        "nl": (
+            "factuurnummer",
+            "factuurnr",
+            "factuur nummer",
+            "factuur nr",
+            "creditnotanummer",
+            "creditnota nummer",
+            "creditnota nr",
+            "factuur",
+        ),
         "es": (
             "numero de factura",
             "n° de factura",
@@ -792,6 +813,9 @@ LABELS: dict[str, dict[str, tuple[str, ...]]] = {
             "factura n°",
             "factura nº",
             "factura no",
+            "abono n°",
+            "abono nº",
+            "numero de abono",
             "factura",
         ),
         "it": (
@@ -1126,6 +1150,26 @@ LABELS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 # Labels that look like a total but never are the amount owed.
+# A credit note names the invoice it corrects; that number is not the document's own.
+ORIGINAL_INVOICE_MARKERS: tuple[str, ...] = (
+    "original invoice",
+    "related invoice",
+    "corrected invoice",
+    "facture d'origine",
+    "facture initiale",
+    "ursprungsrechnung",
+    "ursprungliche rechnung",
+    "originalrechnung",
+    "zu rechnung",
+    "oorspronkelijke factuur",
+    "originele factuur",
+    "factura original",
+    "factura rectificada",
+    "fattura originale",
+    "fattura di riferimento",
+    "fattura originaria",
+)
+
 NOT_TOTAL_LABELS: tuple[str, ...] = (
     "subtotal",
     "sub-total",

@@ -564,6 +564,11 @@ def _label_candidates(ctx: _Context) -> list[Candidate]:
                         continue
                     result += _date_candidates(ctx, name, same_line, below, strength, base)
                 elif name in _ID_FIELDS:
+                    if name == "invoice_number" and F.contains_any(
+                        line.text[max(0, match.start - 20) : match.end + 15],
+                        F.ORIGINAL_INVOICE_MARKERS,
+                    ):
+                        continue
                     result += _id_candidates(ctx, name, match, same_line, below, strength, base)
                     if name == "invoice_number" and same_line is not None:
                         # "Facture n° 562044387 du 02 Juillet 2015": the date is the issue date.

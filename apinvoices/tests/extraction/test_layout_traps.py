@@ -196,3 +196,34 @@ def test_vat_id_wrapped_in_a_footer_column_is_joined_when_its_checksum_holds():
         ]
     )
     assert result.value("vendor_tax_id") == "FR86427193586"
+
+
+def test_credit_memo_number_wins_over_the_original_invoice_number():
+    result = extract(
+        [
+            (40, 60, "Bluegrass Office Supply Inc."),
+            (40, 80, "Credit Memo"),
+            (300, 100, "Credit Memo #: CN-25859"),
+            (300, 112, "Invoice Date: 04/04/2025"),
+            (300, 124, "Original Invoice #: 25859"),
+            (40, 300, "Total USD -10.00"),
+        ]
+    )
+    assert result.value("invoice_number") == "CN-25859"
+
+
+def test_avoir_number_and_facture_d_origine():
+    result = extract(
+        [
+            (40, 60, "Atelier Marchand SARL"),
+            (300, 100, "Avoir n°: AV-F2025-54471"),
+            (300, 124, "Facture d'origine: F2025-54471"),
+            (40, 300, "Total TTC -10,00 €"),
+        ]
+    )
+    assert result.value("invoice_number") == "AV-F2025-54471"
+
+
+def test_invoice_ref_label():
+    result = extract([(40, 60, "Pennine Stationery Ltd"), (300, 90, "Invoice Ref.: INV057276")])
+    assert result.value("invoice_number") == "INV057276"
