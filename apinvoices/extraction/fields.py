@@ -826,6 +826,9 @@ LABELS: dict[str, dict[str, tuple[str, ...]]] = {
             "fattura n",
             "n fattura",
             "fattura numero",
+            "nota di credito n°",
+            "nota di credito n",
+            "numero nota di credito",
             "fattura",
         ),
     },
@@ -1168,6 +1171,9 @@ ORIGINAL_INVOICE_MARKERS: tuple[str, ...] = (
     "fattura originale",
     "fattura di riferimento",
     "fattura originaria",
+    "rif. fattura",
+    "rif fattura",
+    "riferimento fattura",
 )
 
 NOT_TOTAL_LABELS: tuple[str, ...] = (

@@ -227,3 +227,19 @@ def test_avoir_number_and_facture_d_origine():
 def test_invoice_ref_label():
     result = extract([(40, 60, "Pennine Stationery Ltd"), (300, 90, "Invoice Ref.: INV057276")])
     assert result.value("invoice_number") == "INV057276"
+
+
+def test_italian_credit_note_number_and_rif_fattura():
+    result = extract(
+        [
+            (40, 60, "Trasporti Adriatico S.p.A."),
+            (40, 90, "Data fattura"),
+            (200, 90, "Nota di credito n."),
+            (40, 102, "19/09/2025"),
+            (200, 102, "NC-FT2025-06245"),
+            (40, 200, "Rif. fattura"),
+            (40, 212, "FT2025-06245"),
+            (40, 300, "Totale € -1.003,60"),
+        ]
+    )
+    assert result.value("invoice_number") == "NC-FT2025-06245"
