@@ -752,6 +752,12 @@ LABELS: dict[str, dict[str, tuple[str, ...]]] = {
             "bill number",
             "bill no",
             "document number",
+            "invoice ref",
+            "invoice reference",
+            "credit memo number",
+            "credit memo no",
+            "credit memo #",
+            "credit note number",
             "invoice",
         ),
         "de": (
@@ -763,6 +769,8 @@ LABELS: dict[str, dict[str, tuple[str, ...]]] = {
             r"re:(?<![a-z])[a-z]*(?:rechnung|gutschrift|rechnungskorrektur)\b[^:\n]{0,45}?"
             r"\s(?:nr|no|nummer)\.?(?![a-z])",
             "rechnungs nr",
+            "gutschriftsnummer",
+            "gutschrift-nr",
             "re-nr",
             "belegnummer",
             "beleg-nr",
@@ -778,9 +786,22 @@ LABELS: dict[str, dict[str, tuple[str, ...]]] = {
             "facture n",
             "n° facture",
             "facture numero",
+            "avoir n°",
+            "avoir no",
+            "numero d'avoir",
+            "n° d'avoir",
             "facture",
         ),
-        "nl": ("factuurnummer", "factuurnr", "factuur nummer", "factuur nr", "factuur"),
+        "nl": (
+            "factuurnummer",
+            "factuurnr",
+            "factuur nummer",
+            "factuur nr",
+            "creditnotanummer",
+            "creditnota nummer",
+            "creditnota nr",
+            "factuur",
+        ),
         "es": (
             "numero de factura",
             "n° de factura",
@@ -792,6 +813,9 @@ LABELS: dict[str, dict[str, tuple[str, ...]]] = {
             "factura n°",
             "factura nº",
             "factura no",
+            "abono n°",
+            "abono nº",
+            "numero de abono",
             "factura",
         ),
         "it": (
@@ -802,6 +826,9 @@ LABELS: dict[str, dict[str, tuple[str, ...]]] = {
             "fattura n",
             "n fattura",
             "fattura numero",
+            "nota di credito n°",
+            "nota di credito n",
+            "numero nota di credito",
             "fattura",
         ),
     },
@@ -1087,6 +1114,11 @@ LABELS: dict[str, dict[str, tuple[str, ...]]] = {
             "vat",
             "gstin",
             "abn",
+            "employer identification number",
+            "federal tax id",
+            "federal ein",
+            "fein",
+            "ein",
         ),
         "de": (
             "umsatzsteuer-identifikationsnummer",
@@ -1121,6 +1153,29 @@ LABELS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 # Labels that look like a total but never are the amount owed.
+# A credit note names the invoice it corrects; that number is not the document's own.
+ORIGINAL_INVOICE_MARKERS: tuple[str, ...] = (
+    "original invoice",
+    "related invoice",
+    "corrected invoice",
+    "facture d'origine",
+    "facture initiale",
+    "ursprungsrechnung",
+    "ursprungliche rechnung",
+    "originalrechnung",
+    "zu rechnung",
+    "oorspronkelijke factuur",
+    "originele factuur",
+    "factura original",
+    "factura rectificada",
+    "fattura originale",
+    "fattura di riferimento",
+    "fattura originaria",
+    "rif. fattura",
+    "rif fattura",
+    "riferimento fattura",
+)
+
 NOT_TOTAL_LABELS: tuple[str, ...] = (
     "subtotal",
     "sub-total",

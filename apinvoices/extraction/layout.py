@@ -439,6 +439,10 @@ def extract_invoice(pages: list[Page], *, source: Source, kind: str) -> Extracte
     if currency:
         code, conf = currency
         chosen["currency"] = _currency_candidate(ctx, code, conf)
+    else:
+        implied = _implied_currency(chosen, text)
+        if implied:
+            chosen["currency"] = implied
     chosen["document_type"] = _document_type(ctx)
 
     for name, cand in chosen.items():
@@ -552,8 +556,19 @@ def _label_candidates(ctx: _Context) -> list[Candidate]:
                         base,
                     )
                 elif name in _DATE_FIELDS:
+                    if name == "issue_date" and _TERMS_REFERENCE.search(
+                        F.fold(line.text[: match.start])
+                    ):
+                        # "Payment within 30 days of invoice date": the label names the
+                        # reference point of the terms; the date after it is another one.
+                        continue
                     result += _date_candidates(ctx, name, same_line, below, strength, base)
                 elif name in _ID_FIELDS:
+                    if name == "invoice_number" and F.contains_any(
+                        line.text[max(0, match.start - 20) : match.end + 15],
+                        F.ORIGINAL_INVOICE_MARKERS,
+                    ):
+                        continue
                     result += _id_candidates(ctx, name, match, same_line, below, strength, base)
                     if name == "invoice_number" and same_line is not None:
                         # "Facture n° 562044387 du 02 Juillet 2015": the date is the issue date.
@@ -615,12 +630,20 @@ def _amount_candidates(ctx, name, match, line, start, stop, below, strength, bot
     return result
 
 
+# A day count before a date label: the label is the reference of payment terms ("within 30
+# days of invoice date", "30 Tage nach Rechnungsdatum", "30 dagen na factuurdatum").
+_TERMS_REFERENCE = re.compile(
+    r"\d+\s*(?:days?|tage?n?|jours?|dagen|dias?|giorni|gg)\b[^.;:]{0,40}$"
+)
+
+
 def _date_candidates(ctx, name, same_line, below, strength, base):
     result = []
     sources = []
     if same_line is not None:
         sources.append((same_line, 1.0))
     sources += [(segment, 0.9) for segment in below[:1]]
+    other = "due_date" if name == "issue_date" else "issue_date"
     for segment, position in sources:
         dates = F.find_dates(segment.text, ctx.language, ctx.date_order)
         if not dates:
@@ -628,6 +651,8 @@ def _date_candidates(ctx, name, same_line, below, strength, base):
         d = dates[0]
         if d.start > 25 and position == 1.0:
             continue  # a date far along the line belongs to something else
+        if position == 1.0 and F.find_labels(segment.text[: d.start], other):
+            continue  # "(Due Date: 28 April)": the date belongs to the other label
         score = (
             0.85 * strength * position * (0.85 if d.ambiguous and ctx.date_order is None else 1.0)
         )
@@ -725,6 +750,9 @@ def _choose_amounts(candidates: list[Candidate]) -> dict[str, Candidate]:
         name: sorted((c for c in candidates if c.field == name), key=lambda c: -c.score)[:8]
         for name in _AMOUNT_FIELDS
     }
+    by_field["tax_amount"] += _tax_row_sums(
+        [c for c in candidates if c.field == "tax_amount"]
+    )
     totals, nets, taxes = by_field["total_amount"], by_field["net_amount"], by_field["tax_amount"]
     best_combo, best_score = None, 0.0
     for total in totals:
@@ -753,7 +781,58 @@ def _choose_amounts(candidates: list[Candidate]) -> dict[str, Candidate]:
             cand.score *= 0.75  # arithmetic does not add up: at least one of them is wrong
     elif total and net and net.value > total.value:  # type: ignore[operator]
         net.score *= 0.6
+    elif total and net and not tax and total.value > net.value > 0:  # type: ignore[operator]
+        # A tax printed without a label the rules know: the difference, never trusted alone.
+        chosen["tax_amount"] = Candidate(
+            "tax_amount",
+            total.value - net.value,  # type: ignore[operator]
+            min(total.score, net.score, 0.6) * 0.8,
+            [],
+            label="total - net",
+            page=total.page,
+            top=total.top,
+        )
     return chosen
+
+
+def _tax_row_sums(taxes: list[Candidate]) -> list[Candidate]:
+    """Candidates for the total tax of a multi-rate invoice that prints one row per rate
+    ("USt. 19 % 1.305,79" / "USt. 7 % 15,32") and no total-tax row: the sums of runs of
+    consecutive tax rows. They are only ever trusted through net + tax = total."""
+    rows: dict[tuple[int, float], Candidate] = {}
+    for cand in taxes:
+        if not cand.words:
+            continue
+        key = (cand.page, round(cand.words[0].top))
+        if key not in rows or cand.score > rows[key].score:
+            rows[key] = cand
+    ordered = [rows[key] for key in sorted(rows)]
+    sums = []
+    for start in range(len(ordered)):
+        run = [ordered[start]]
+        for cand in ordered[start + 1 : start + 4]:
+            previous = run[-1]
+            gap = cand.words[0].top - previous.words[0].top
+            if cand.page != previous.page or gap <= 0 or gap > 3 * _word_height(previous):
+                break
+            run.append(cand)
+            sums.append(
+                Candidate(
+                    "tax_amount",
+                    sum((c.value for c in run), Decimal(0)),
+                    min(c.score for c in run) * 0.9,
+                    [w for c in run for w in c.words],
+                    label=run[0].label,
+                    phrase=run[0].phrase,
+                    page=run[0].page,
+                    top=run[0].top,
+                )
+            )
+    return sums
+
+
+def _word_height(cand: Candidate) -> float:
+    return max(1.0, cand.words[0].bottom - cand.words[0].top)
 
 
 def _pick_amount(cands: list[Candidate], name: str) -> Candidate | None:
@@ -879,7 +958,7 @@ def _context_before(page: Page, line: Line, start: int, lines_above: int = 2) ->
 def _vendor_iban(ctx: _Context) -> Candidate | None:
     found: dict[str, list[Candidate]] = {}
     for page in ctx.pages:
-        for line in page.lines:
+        for index, line in enumerate(page.lines):
             for match in F.IBAN_PATTERN.finditer(line.text):
                 raw = match.group(1)
                 groups = raw.split(" ")
@@ -889,9 +968,15 @@ def _vendor_iban(ctx: _Context) -> Candidate | None:
                     iban = F.normalize_iban("".join(groups))
                     if iban is None:
                         end -= len(groups.pop()) + 1
+                score_cap = 1.0
                 if iban is None:
-                    continue
-                words = line.words_in(match.start(1), end)
+                    wrapped = _wrapped_iban(page, index, line, match.start(1), match.end(1))
+                    if wrapped is None:
+                        continue
+                    iban, words = wrapped
+                    score_cap = 0.9  # checksum-valid, but pieced together from two lines
+                else:
+                    words = line.words_in(match.start(1), end)
                 if _in_buyer_box(ctx, page.number, words):
                     continue
                 before = F.fold(line.text[max(0, match.start() - 40) : match.start()])
@@ -902,6 +987,7 @@ def _vendor_iban(ctx: _Context) -> Candidate | None:
                 score = 0.93
                 if F.contains_any(_context_before(page, line, match.start(), 4), F.PAYMENT_MARKERS):
                     score = 0.96
+                score = min(score, score_cap)
                 found.setdefault(iban, []).append(
                     Candidate(
                         "vendor_iban",
@@ -925,6 +1011,61 @@ def _vendor_iban(ctx: _Context) -> Candidate | None:
     if len(found) > 1:
         best.score = 0.7  # two different payee accounts: a human must choose
     return best
+
+
+_IBAN_GROUP = re.compile(r"^[A-Z0-9]{1,5}$")
+
+
+def _wrapped_iban(
+    page: Page, index: int, line: Line, start: int, end: int
+) -> tuple[str, list[Word]] | None:
+    """An IBAN that a narrow footer column wrapped onto the next line ("IBAN: FR76 ... 8713"
+    / "301"), where the neighbouring column's text may sit right after it on the first line.
+    Keeps the words up to the first column-sized gap, then adds the groups that open the next
+    line at the column's left edge; returned only when the checksum holds."""
+    words = line.words_in(start, end)
+    if not words:
+        return None
+    kept = [words[0]]
+    for word in words[1:]:
+        if word.x0 - kept[-1].x1 > max(6.0, 0.8 * word.height):
+            break
+        kept.append(word)
+    for tail in _column_continuations(page, index, line, kept):
+        for n in range(len(tail), 0, -1):
+            iban = F.normalize_iban("".join(w.text for w in kept + tail[:n]))
+            if iban:
+                return iban, kept + tail[:n]
+    return None
+
+
+def _column_continuations(
+    page: Page, index: int, line: Line, kept: list[Word]
+) -> list[list[Word]]:
+    """Short upper-case/digit groups that open the next line or two at the left edge of the
+    column ``kept`` is in (the label before it, e.g. "IBAN:", marks that edge)."""
+    column_x0 = kept[0].x0
+    for word in sorted(line.words, key=lambda w: -w.x0):
+        if word.x1 <= column_x0 + 0.5 and column_x0 - word.x1 < 3 * kept[0].height:
+            column_x0 = word.x0
+    result = []
+    for below in page.lines[index + 1 : index + 3]:
+        if below.top - line.top > 2.5 * line.height:
+            break
+        tail: list[Word] = []
+        for word in sorted(below.words, key=lambda w: w.x0):
+            if word.x1 < column_x0 - 3:
+                continue
+            if not tail and abs(word.x0 - column_x0) > 3:
+                break
+            if not _IBAN_GROUP.match(word.text) or (
+                tail and word.x0 - tail[-1].x1 > max(6.0, 0.8 * word.height)
+            ):
+                break
+            tail.append(word)
+        if tail:
+            result.append(tail)
+    return result
 
 
 def _ocr_repaired_iban(ctx: _Context) -> Candidate | None:
@@ -986,7 +1127,7 @@ def _unvalidated_iban(ctx: _Context) -> Candidate | None:
 def _vendor_tax_id(ctx: _Context) -> Candidate | None:
     found: dict[str, list[Candidate]] = {}
     for page in ctx.pages:
-        for line in page.lines:
+        for index, line in enumerate(page.lines):
             iban_spans = [
                 m.span(1)
                 for m in F.IBAN_PATTERN.finditer(line.text)
@@ -1009,6 +1150,10 @@ def _vendor_tax_id(ctx: _Context) -> Candidate | None:
                     if vat is None:
                         end -= 1
                 valid = vat is not None
+                wrapped: list[Word] = []
+                if not valid:
+                    vat, wrapped = _wrapped_tax_id(page, index, line, match.start(1), match.end(1))
+                    valid = vat is not None
                 if not valid:
                     # Printed but failing its checksum (a typo, or a specimen number): still
                     # the vendor's ID as printed, for validation to flag; low confidence.
@@ -1020,7 +1165,7 @@ def _vendor_tax_id(ctx: _Context) -> Candidate | None:
                         continue
                 if F.normalize_iban(raw.replace(" ", "")):
                     continue
-                words = line.words_in(match.start(1), end)
+                words = wrapped or line.words_in(match.start(1), end)
                 if _in_buyer_box(ctx, page.number, words):
                     continue
                 before = line.text[max(0, match.start() - 40) : match.start()]
@@ -1054,6 +1199,26 @@ def _vendor_tax_id(ctx: _Context) -> Candidate | None:
     return best
 
 
+def _wrapped_tax_id(
+    page: Page, index: int, line: Line, start: int, end: int
+) -> tuple[str | None, list[Word]]:
+    """A VAT ID whose last digits a narrow column wrapped onto the next line ("FR 86 427 193"
+    / "586"); only when the joined number passes its checksum."""
+    words = line.words_in(start, end)
+    if not words:
+        return None, []
+    for tail in _column_continuations(page, index, line, words):
+        for n in range(len(tail), 0, -1):
+            vat = F.normalize_tax_id(" ".join(w.text for w in words + tail[:n]))
+            if vat:
+                return vat, words + tail[:n]
+    return None, []
+
+
+# Ends at a word boundary: "13-4928176 Customer Tax ID" must not take the "C".
+_TAX_NUMBER = re.compile(r"([A-Z0-9][A-Z0-9 ./\-]{5,20}[A-Z0-9])(?=\s|$)")
+
+
 def _unvalidated_tax_id(ctx: _Context) -> Candidate | None:
     """A labelled tax number without a checksum (US EIN, Indian GSTIN, ...): low confidence."""
     for page in ctx.pages:
@@ -1063,12 +1228,18 @@ def _unvalidated_tax_id(ctx: _Context) -> Candidate | None:
                     continue
                 if F.contains_any(line.text[: match.start], F.BUYER_MARKERS):
                     continue
-                rest = line.text[_rest_after(line, match.end) :]
-                token = re.match(r"([A-Z0-9][A-Z0-9 ./\-]{5,20}[A-Z0-9])", rest)
+                holder, rest = line, line.text[_rest_after(line, match.end) :]
+                token = _TAX_NUMBER.match(rest)
+                if not token:
+                    # "EIN" alone in its column, the number on the line below.
+                    below = _below(page, line, line.words_in(match.start, match.end), max_lines=1)
+                    if below:
+                        holder, rest = below[0], below[0].text
+                        token = _TAX_NUMBER.match(rest)
                 if not token or not re.search(r"\d{4}", token.group(1)):
                     continue
-                start = len(line.text) - len(rest)
-                words = line.words_in(start, start + len(token.group(1)))
+                start = len(holder.text) - len(rest)
+                words = holder.words_in(start, start + len(token.group(1)))
                 if _in_buyer_box(ctx, page.number, words):
                     continue
                 return Candidate(
@@ -1172,6 +1343,36 @@ _CURRENCY_LABEL = re.compile(
     r"(?i)\b(?:currency|wahrung|währung|devise|monnaie|valuta|munteenheid|moneda|divisa|"
     r"amounts? in|betrage in|beträge in|montants en)\s*[:.]?\s*([A-Z]{3})\b"
 )
+
+
+_EURO_COUNTRIES = frozenset(
+    "AT BE CY DE EE EL ES FI FR GR HR IE IT LT LU LV MT NL PT SI SK".split()
+)
+_NATIONAL_CURRENCY = {
+    "GB": "GBP", "CH": "CHF", "LI": "CHF", "SE": "SEK", "DK": "DKK", "NO": "NOK",
+    "PL": "PLN", "CZ": "CZK", "HU": "HUF", "RO": "RON", "BG": "BGN",
+}  # fmt: skip
+# Payment details only a US invoice prints: a bank routing number or an EIN label.
+_US_MARKERS = re.compile(
+    r"\b(?:ABA|routing (?:number|no\.?)|Federal Tax ID|EIN)\b", re.IGNORECASE
+)
+
+
+def _implied_currency(chosen: dict[str, Candidate], text: str) -> Candidate | None:
+    """The currency of an invoice that names none: that of the vendor's bank account country
+    (else its VAT ID's), or USD when it pays to a US routing number. A guess from the
+    country, so it never reaches auto-accept."""
+    for name in ("vendor_iban", "vendor_tax_id"):
+        cand = chosen.get(name)
+        country = str(cand.value)[:2].upper() if cand else ""
+        code = "EUR" if country in _EURO_COUNTRIES else _NATIONAL_CURRENCY.get(country)
+        if code:
+            return Candidate(
+                "currency", code, 0.6, [], label=f"{name} country", page=cand.page, top=cand.top
+            )
+    if _US_MARKERS.search(text):
+        return Candidate("currency", "USD", 0.55, [], label="US payment details")
+    return None
 
 
 def _currency_candidate(ctx: _Context, code: str, conf: float) -> Candidate:
