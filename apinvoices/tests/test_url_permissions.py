@@ -42,6 +42,7 @@ STAFF_AND_AUDITOR = row("302 200 403 200 200 403")
 _invoice = lambda w: {"pk": w.invoice.pk}  # noqa: E731
 _document = lambda w: {"pk": w.document.pk}  # noqa: E731
 _step = lambda w: {"pk": w.step.pk}  # noqa: E731
+_posting = lambda w: {"pk": w.invoice.erp_postings.get().pk}  # noqa: E731
 
 EXPECTATIONS: dict[str, Expect] = {
     "login": Expect(get=row("200 200 200 200 200 200")),
@@ -72,6 +73,13 @@ EXPECTATIONS: dict[str, Expect] = {
         get=row("400 400 400 400 400 400"), post=row("400 400 400 400 400 400"),
         kwargs=lambda w: {"signed": "not-a-signed-value"},
     ),
+    # ERP pages: clerks and AP admins act, auditors read.
+    "erp_integration:posting_list": Expect(get=STAFF_AND_AUDITOR, post=LOGGED_IN_ONLY_405),
+    # The world's posting is pending, so a clerk's retry is refused with a message and a redirect.
+    "erp_integration:posting_retry": Expect(
+        get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403"), kwargs=_posting, missing=404
+    ),
+    "erp_integration:erp_sync": Expect(get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403")),
 }
 ADMIN_NAMESPACE = "admin"
 ADMIN_EXPECTED = row("302 302 302 200 302 302")  # only staff (the AP admin) get in
