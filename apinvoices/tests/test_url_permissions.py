@@ -42,6 +42,8 @@ STAFF_AND_AUDITOR = row("302 200 403 200 200 403")
 _invoice = lambda w: {"pk": w.invoice.pk}  # noqa: E731
 _document = lambda w: {"pk": w.document.pk}  # noqa: E731
 _step = lambda w: {"pk": w.step.pk}  # noqa: E731
+_run = lambda w: {"pk": w.invoice.payments.get().run_id}  # noqa: E731
+_payment = lambda w: {"pk": w.invoice.payments.get().pk}  # noqa: E731
 _posting = lambda w: {"pk": w.invoice.erp_postings.get().pk}  # noqa: E731
 
 EXPECTATIONS: dict[str, Expect] = {
@@ -80,6 +82,21 @@ EXPECTATIONS: dict[str, Expect] = {
         get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403"), kwargs=_posting, missing=404
     ),
     "erp_integration:erp_sync": Expect(get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403")),
+    "erp_integration:payment_run_list": Expect(get=STAFF_AND_AUDITOR, post=LOGGED_IN_ONLY_405),
+    # An empty proposal form is refused with a message and a redirect.
+    "erp_integration:payment_run_create": Expect(get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403")),
+    "erp_integration:payment_run_detail": Expect(get=STAFF_AND_AUDITOR, kwargs=_run, missing=404),
+    # The clerk proposed the world's run: their approval is refused (four eyes) with a message;
+    # the AP admin's goes through. Either way a redirect back to the run.
+    "erp_integration:payment_run_approve": Expect(
+        get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403"), kwargs=_run, missing=404
+    ),
+    # No file before export: 404 for those allowed to download, 403 for the others.
+    "erp_integration:payment_run_download": Expect(get=row("302 404 403 404 403 403"), kwargs=_run, missing=404),
+    "erp_integration:payment_remove": Expect(
+        get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403"), kwargs=_payment, missing=404
+    ),
+    "erp_integration:camt054_upload": Expect(get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403")),
 }
 ADMIN_NAMESPACE = "admin"
 ADMIN_EXPECTED = row("302 302 302 200 302 302")  # only staff (the AP admin) get in
