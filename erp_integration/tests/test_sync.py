@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from apinvoices.models import GoodsReceipt, PurchaseOrder, Vendor, VendorBankAccount
 from apinvoices.tests.factories import VendorBankAccountFactory, VendorFactory
@@ -34,7 +35,8 @@ def xero(stub: XeroStub) -> XeroBackend:
 def test_vendors_match_by_tax_id_and_new_bank_details_stay_unverified(xero_stub, cast):
     known = VendorFactory(name="Büro Müller GmbH", tax_id="DE129273398")
     verified = VendorBankAccountFactory(vendor=known, iban=IBAN_VERIFIED,
-                                        status=VendorBankAccount.Status.VERIFIED, verified_by=cast.admin)
+                                        status=VendorBankAccount.Status.VERIFIED, verified_by=cast.admin,
+                                        verified_at=timezone.now())
     contact = xero_stub.add_contact("Buero Mueller (ERP spelling)", tax_number="DE 129 273 398",
                                     bank_account=IBAN_NEW)
     fresh = xero_stub.add_contact("Newco Ltd", tax_number="GB123456789")
