@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from apinvoices.exceptions import ApplicationError
 from erp_integration import selectors
-from erp_integration.models import ErpPosting
+from erp_integration.models import ErpPosting, Payment, PaymentRun
+from erp_integration.services import payments as payment_services
 from erp_integration.services.sending import erp_posting_retry
 
 PAGE_SIZE = 50
@@ -87,13 +90,6 @@ def erp_sync(request):
 
 
 # --- payment runs ----------------------------------------------------------------------------
-
-from django import forms  # noqa: E402
-from django.http import FileResponse, Http404  # noqa: E402
-from django.utils import timezone  # noqa: E402
-
-from erp_integration.models import Payment, PaymentRun  # noqa: E402
-from erp_integration.services import payments as payment_services  # noqa: E402
 
 
 class PaymentRunForm(forms.Form):
