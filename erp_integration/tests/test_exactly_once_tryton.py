@@ -28,7 +28,9 @@ from erp_integration.services.outbox import posting_idempotency_key
 from erp_integration.services.sending import erp_posting_send
 from erp_integration.tests.test_tryton_backend import FreezeServerBefore
 
-pytestmark = pytest.mark.erp
+# Transactional (the worker and the threads must see committed rows); serialized_rollback keeps
+# the migrated data (roles, content types) for the tests that run after these on this worker.
+pytestmark = [pytest.mark.erp, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -58,7 +60,7 @@ def _approved_posting(settings) -> ErpPosting:
 
 
 def test_worker_killed_after_erp_create_before_commit_then_retry_posts_once(
-    transactional_db, settings, tryton_server, tmp_path
+    settings, tryton_server, tmp_path
 ):
     """GIVEN a worker process that is SIGKILLed right after Tryton created and posted the invoice
     WHEN the lease expires and the retry sends again
@@ -110,7 +112,7 @@ def test_worker_killed_after_erp_create_before_commit_then_retry_posts_once(
     assert Invoice.objects.get(pk=posting.invoice_id).state == Invoice.State.POSTED
 
 
-def test_two_workers_sending_one_posting_at_once_post_once(transactional_db, settings, tryton_server):
+def test_two_workers_sending_one_posting_at_once_post_once(settings, tryton_server):
     posting = _approved_posting(settings)
     barrier = threading.Barrier(2)
     results: list = []
@@ -140,7 +142,7 @@ def test_two_workers_sending_one_posting_at_once_post_once(transactional_db, set
 
 
 def test_timeout_whose_request_succeeded_then_retry_posts_once(
-    transactional_db, settings, tryton_server, tryton_server_process
+    settings, tryton_server, tryton_server_process
 ):
     """GIVEN trytond freezes as the post RPC is sent, so our call times out (it runs after SIGCONT)
     WHEN the posting is retried

@@ -94,7 +94,8 @@ def test_sync_button_reports_what_it_did(client, cast, xero_stub, settings, ):
 
 
 @pytest.mark.erp
-def test_tryton_suppliers_become_vendors(transactional_db, tryton_server):
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keeps the roles for later tests
+def test_tryton_suppliers_become_vendors(tryton_server):
     from erp_integration.backends.tryton import TrytonBackend
     from erp_integration.tests.test_tryton_backend import make_payload
 
