@@ -104,6 +104,7 @@ def invoice_get_for_detail(*, pk: int) -> Invoice:
             Prefetch("fields", queryset=ExtractedField.objects.order_by("name"), to_attr="field_rows"),
             "lines",
             "taxes",
+            "erp_postings",
             Prefetch(
                 "exceptions",
                 queryset=InvoiceException.objects.filter(status=InvoiceException.Status.OPEN)

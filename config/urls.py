@@ -18,5 +18,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("approvals/", include("approvals.urls")),
+    path("erp/", include("erp_integration.urls")),
     path("", include("apinvoices.urls")),
 ]

@@ -13,3 +13,10 @@ def send_posting(posting_id: int) -> str:
 def retry_due_postings() -> int:
     """Scheduled every minute: re-queue failed and abandoned postings whose time has come."""
     return erp_postings_retry_due()
+
+
+def sync_from_erp() -> str:
+    """Pull vendors and open purchase orders from the configured ERP."""
+    from erp_integration.services.sync import erp_sync_all
+
+    return str(erp_sync_all())

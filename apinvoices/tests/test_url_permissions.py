@@ -43,6 +43,9 @@ AUDIT_ONLY = row("302 403 403 200 200 403")
 _invoice = lambda w: {"pk": w.invoice.pk}  # noqa: E731
 _document = lambda w: {"pk": w.document.pk}  # noqa: E731
 _step = lambda w: {"pk": w.step.pk}  # noqa: E731
+_run = lambda w: {"pk": w.invoice.payments.get().run_id}  # noqa: E731
+_payment = lambda w: {"pk": w.invoice.payments.get().pk}  # noqa: E731
+_posting = lambda w: {"pk": w.invoice.erp_postings.get().pk}  # noqa: E731
 
 
 def _exception(world: World) -> dict:
@@ -129,6 +132,28 @@ EXPECTATIONS: dict[str, Expect] = {
         get=row("400 400 400 400 400 400"), post=row("400 400 400 400 400 400"),
         kwargs=lambda w: {"signed": "not-a-signed-value"},
     ),
+    # ERP pages: clerks and AP admins act, auditors read.
+    "erp_integration:posting_list": Expect(get=STAFF_AND_AUDITOR, post=LOGGED_IN_ONLY_405),
+    # The world's posting is pending, so a clerk's retry is refused with a message and a redirect.
+    "erp_integration:posting_retry": Expect(
+        get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403"), kwargs=_posting, missing=404
+    ),
+    "erp_integration:erp_sync": Expect(get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403")),
+    "erp_integration:payment_run_list": Expect(get=STAFF_AND_AUDITOR, post=LOGGED_IN_ONLY_405),
+    # An empty proposal form is refused with a message and a redirect.
+    "erp_integration:payment_run_create": Expect(get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403")),
+    "erp_integration:payment_run_detail": Expect(get=STAFF_AND_AUDITOR, kwargs=_run, missing=404),
+    # The clerk proposed the world's run: their approval is refused (four eyes) with a message;
+    # the AP admin's goes through. Either way a redirect back to the run.
+    "erp_integration:payment_run_approve": Expect(
+        get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403"), kwargs=_run, missing=404
+    ),
+    # No file before export: 404 for those allowed to download, 403 for the others.
+    "erp_integration:payment_run_download": Expect(get=row("302 404 403 404 403 403"), kwargs=_run, missing=404),
+    "erp_integration:payment_remove": Expect(
+        get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403"), kwargs=_payment, missing=404
+    ),
+    "erp_integration:camt054_upload": Expect(get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403")),
 }
 ADMIN_NAMESPACE = "admin"
 ADMIN_EXPECTED = row("302 302 302 200 302 302")  # only staff (the AP admin) get in

@@ -209,6 +209,12 @@ AP_APPROVAL_ESCALATE_AFTER_DAYS = env_int("AP_APPROVAL_ESCALATE_AFTER_DAYS", 3)
 AP_WEBHOOK_TIMEOUT_SECONDS = env_int("AP_WEBHOOK_TIMEOUT_SECONDS", 5)
 AP_ERP_BACKEND = env_str("AP_ERP_BACKEND", "file")  # file | tryton | quickbooks | xero
 AP_ERP_EXPORT_DIR = env_path("AP_ERP_EXPORT_DIR", VAR_DIR / "erp-export")
+# Payment files: who we are to the bank (pain.001 debtor; NACHA originator and its bank).
+AP_COMPANY_NAME = env_str("AP_COMPANY_NAME", "AP Workbench")
+AP_COMPANY_BIC = env_str("AP_COMPANY_BIC", "")
+AP_NACHA_ODFI_ROUTING = env_str("AP_NACHA_ODFI_ROUTING", "")
+AP_NACHA_BANK_NAME = env_str("AP_NACHA_BANK_NAME", "")
+AP_NACHA_COMPANY_ID = env_str("AP_NACHA_COMPANY_ID", "")
 TRYTON_URL = env_str("TRYTON_URL", "")
 TRYTON_DATABASE = env_str("TRYTON_DATABASE", "")
 TRYTON_USER = env_str("TRYTON_USER", "")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F, Q
@@ -53,14 +54,24 @@ def backoff(attempts: int) -> timedelta:
     return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
 
 
+def _trim(value: Decimal) -> Decimal:
+    """The same number without trailing zeros: ``100.000000`` → ``100``, ``1.2500`` → ``1.25``.
+
+    Our columns store 6 places; ERPs validate digits (Tryton: unit price at most 4 places) and
+    would refuse ``100.000000`` although nothing is lost by dropping the zeros.
+    """
+    value = Decimal(value)
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+
+
 def erp_payload_for(invoice: Invoice, *, idempotency_key: str) -> ErpInvoice:
     """The plain value the backends take: everything the ERP needs, nothing Django."""
     vendor = invoice.vendor
     lines = tuple(
         ErpInvoiceLine(
             description=line.description or invoice.invoice_number,
-            quantity=line.quantity if line.quantity is not None else 1,
-            unit_price=line.unit_price if line.unit_price is not None else (line.amount or 0),
+            quantity=_trim(line.quantity if line.quantity is not None else 1),
+            unit_price=_trim(line.unit_price if line.unit_price is not None else (line.amount or 0)),
             amount=line.amount if line.amount is not None else 0,
             tax_rate=line.tax_rate,
             account_code=line.gl_account or invoice.gl_account,

@@ -1,0 +1,122 @@
+"""The outbox service (claim, send, record) with the file-export backend, which is always there."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from apinvoices.models import Invoice, InvoiceEvent
+from apinvoices.tests.factories import InvoiceFactory, InvoiceLineFactory
+from erp_integration.backends.fileexport import FileExportBackend
+from erp_integration.models import ErpPosting
+from erp_integration.services.outbox import erp_posting_create
+from erp_integration.services.sending import (
+    erp_payload_for,
+    erp_posting_retry,
+    erp_posting_send,
+    erp_postings_retry_due,
+)
+
+P = ErpPosting.State
+
+
+@pytest.fixture
+def posting(db, settings) -> ErpPosting:
+    settings.AP_ERP_BACKEND = "file"
+    invoice = InvoiceFactory(state=Invoice.State.APPROVED)
+    InvoiceLineFactory(invoice=invoice, position=1)
+    with transaction.atomic():
+        return erp_posting_create(invoice=invoice, source="test")
+
+
+def _broken_backend(tmp_path) -> FileExportBackend:
+    # A regular file where the export folder should be: mkdir fails like a full or missing share.
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    return FileExportBackend(directory=blocker / "sub")
+
+
+def test_success_moves_the_invoice_to_posted(posting, tmp_path):
+    sent = erp_posting_send(posting_id=posting.pk, backend=FileExportBackend(directory=tmp_path))
+
+    assert sent.state == P.POSTED and sent.attempts == 1 and sent.erp_id
+    assert sent.posted_at is not None and sent.next_attempt_at is None
+    assert Invoice.objects.get(pk=posting.invoice_id).state == Invoice.State.POSTED
+    assert len(list(tmp_path.glob("*.json"))) == 1
+
+
+def test_failure_records_code_message_and_backoff(posting, tmp_path):
+    before = timezone.now()
+    failed = erp_posting_send(posting_id=posting.pk, backend=_broken_backend(tmp_path))
+
+    assert failed.state == P.FAILED and failed.attempts == 1
+    assert failed.last_error_code == "unavailable"
+    assert "Cannot write to" in failed.last_error
+    assert before + timedelta(seconds=50) < failed.next_attempt_at < before + timedelta(minutes=2)
+    assert Invoice.objects.get(pk=posting.invoice_id).state == Invoice.State.APPROVED
+    event = InvoiceEvent.objects.filter(invoice_id=posting.invoice_id).latest("pk")
+    assert "Posting failed (unavailable)" in event.message and "Retrying automatically" in event.message
+
+    again = erp_posting_send(posting_id=posting.pk, backend=FileExportBackend(directory=tmp_path / "not-a-folder" / "sub"))
+    # Second failure doubles the back-off.
+    assert again.attempts == 2
+    assert again.next_attempt_at - timezone.now() > timedelta(seconds=110)
+
+
+def test_retry_after_failure_posts_once(posting, tmp_path, settings):
+    erp_posting_send(posting_id=posting.pk, backend=_broken_backend(tmp_path))
+    # Not due yet: the scheduled retry queues nothing.
+    settings.AP_ERP_EXPORT_DIR = tmp_path / "export"
+    assert erp_postings_retry_due() == 0
+    ErpPosting.objects.filter(pk=posting.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+
+    assert erp_postings_retry_due() == 1  # tasks run inline in tests: sent with the default backend
+
+    posting.refresh_from_db()
+    assert posting.state == P.POSTED and posting.attempts == 2
+    assert posting.last_error == "" and posting.last_error_code == ""
+    assert len(list((tmp_path / "export").glob("*.json"))) == 1
+    # A stray second send changes nothing.
+    assert erp_posting_send(posting_id=posting.pk).attempts == 2
+
+
+def test_manual_retry_only_for_failed_postings(posting, tmp_path, settings, cast, django_capture_on_commit_callbacks):
+    from apinvoices.exceptions import ApplicationError
+
+    with pytest.raises(ApplicationError):
+        erp_posting_retry(posting=posting, actor=cast.clerk)
+    erp_posting_send(posting_id=posting.pk, backend=_broken_backend(tmp_path))
+    posting.refresh_from_db()
+    settings.AP_ERP_EXPORT_DIR = tmp_path / "export"
+    with django_capture_on_commit_callbacks(execute=True):
+        erp_posting_retry(posting=posting, actor=cast.clerk)
+    posting.refresh_from_db()
+    assert posting.state == P.POSTED
+
+
+def test_posting_is_cancelled_when_the_invoice_is_rerouted(posting, cast):
+    from approvals.services.decisions import invoice_reroute_after_edit
+
+    invoice_reroute_after_edit(posting.invoice, cast.clerk)
+
+    posting.refresh_from_db()
+    assert posting.state == P.CANCELLED
+    assert erp_posting_send(posting_id=posting.pk).state == P.CANCELLED  # never sent afterwards
+    # The next approval gets a fresh posting with a new key.
+    with transaction.atomic():
+        Invoice.objects.filter(pk=posting.invoice_id).update(state=Invoice.State.APPROVED)
+        fresh = erp_posting_create(invoice=Invoice.objects.get(pk=posting.invoice_id), source="test")
+    assert fresh.pk != posting.pk and fresh.idempotency_key != posting.idempotency_key
+
+
+def test_payload_drops_trailing_zeros_but_keeps_digits(posting):
+    line = posting.invoice.lines.get()
+    line.unit_price = Decimal("12.345600")
+    line.save()
+    payload = erp_payload_for(posting.invoice, idempotency_key="k")
+    assert str(payload.lines[0].unit_price) == "12.3456"
+    assert str(payload.lines[0].quantity) == "1"
