@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from apinvoices.demo.specs import MINOR_UNITS, base_language
+from apinvoices.demo.specs import base_language
+from apinvoices.money import currency_exponent
 
 # (thousands separator, decimal separator)
 _SEPARATORS: dict[str, tuple[str, str]] = {
@@ -51,7 +52,7 @@ def format_number(
 ) -> str:
     """``1234.5`` -> ``1.234,50`` (de), ``1,234.50`` (en), ``1 234,50`` (fr), ``1'234.50`` (CHF)."""
     if decimals is None:
-        decimals = MINOR_UNITS.get(currency, 2)
+        decimals = currency_exponent(currency)
     thousands, point = separators(language, currency)
     value = Decimal(value)
     sign = "-" if value < 0 else ""

@@ -15,7 +15,8 @@ from decimal import Decimal
 import facturx
 from lxml import etree
 
-from apinvoices.demo.specs import MINOR_UNITS, InvoiceSpec, Party
+from apinvoices.demo.specs import InvoiceSpec, Party
+from apinvoices.money import currency_exponent
 
 EN16931 = "urn:cen.eu:en16931:2017"
 
@@ -34,7 +35,7 @@ CII_NS = {
 
 
 def _amount(value: Decimal, currency: str) -> str:
-    return f"{value:.{MINOR_UNITS.get(currency, 2)}f}"
+    return f"{value:.{currency_exponent(currency)}f}"
 
 
 def _quantity(value: Decimal) -> str:

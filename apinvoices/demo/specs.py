@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from schwifty import IBAN
 from stdnum import luhn
@@ -28,6 +28,8 @@ from stdnum.gb import vat as gb_vat
 from stdnum.iso7064 import mod_11_10
 from stdnum.nl import bsn as nl_bsn
 from stdnum.us import rtn as us_rtn
+
+from apinvoices.money import quantize_amount
 
 LANGUAGES: tuple[str, ...] = ("en_US", "en_GB", "de", "fr", "nl", "es", "it")
 CURRENCIES: tuple[str, ...] = ("EUR", "USD", "GBP", "CHF")
@@ -42,16 +44,6 @@ LAYOUTS: tuple[str, ...] = (
     "grid",
 )
 DATE_STYLES: tuple[str, ...] = ("numeric", "long", "iso")
-
-# ISO 4217 minor units for the currencies we render (JPY kept to prove the helper is general).
-MINOR_UNITS: dict[str, int] = {"EUR": 2, "USD": 2, "GBP": 2, "CHF": 2, "JPY": 0}
-
-
-def quantize_amount(value: Decimal, currency: str) -> Decimal:
-    """Round half-up to the currency's minor unit (the commercial rounding on invoices)."""
-    exponent = Decimal(1).scaleb(-MINOR_UNITS.get(currency, 2))
-    return Decimal(value).quantize(exponent, rounding=ROUND_HALF_UP)
-
 
 # --- identifiers with valid check digits --------------------------------------------------
 
