@@ -45,6 +45,7 @@ NAV: tuple[NavItem, ...] = (
             perm="apinvoices.view_inbox"),
     NavItem("dashboard", _("Dashboard"), "◔", (("apinvoices:dashboard", {}),),
             perm="apinvoices.view_dashboard"),
+    NavItem("audit", _("Audit trail"), "⌕", (("apinvoices:audit", {}),), perm="apinvoices.view_audit"),
     NavItem("admin", _("Admin"), "⚙", (("admin:index", {}),), staff_only=True),
 )
 

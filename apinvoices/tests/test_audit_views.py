@@ -117,3 +117,14 @@ def test_history_query_count_does_not_grow_with_history(client, cast):
     with CaptureQueriesContext(connection) as many:
         client.get(url)
     assert len(many) == len(few)
+
+
+def test_audit_trail_is_in_the_navigation_of_those_who_may_read_it(client, cast):
+    inbox, approvals = reverse("apinvoices:inbox"), reverse("approvals:my_approvals")
+    for user, page, shown in ((cast.auditor, inbox, True), (cast.clerk, inbox, False),
+                              (cast.approver, approvals, False)):
+        client.force_login(user)
+        keys = [item["key"] for item in client.get(page).context["nav_items"]]
+        assert ("audit" in keys) is shown, user.username
+    client.force_login(cast.auditor)
+    assert client.get(reverse("apinvoices:audit")).context["nav_current"] == "audit"
