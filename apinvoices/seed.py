@@ -20,6 +20,7 @@ from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 
+from apinvoices.demo.history import demo_history_spread
 from apinvoices.roles import Role
 
 SEED = 2026
@@ -192,6 +193,9 @@ def demo_documents(vendors: dict) -> list[DemoDocument]:
     rng = random.Random(SEED)
     today = timezone.localdate()
     window = (today - timedelta(days=50), today - timedelta(days=1))
+    # Vendors invoice on working days; a weekend date is a warning the demo shows once, not daily.
+    weekdays = [window[0] + timedelta(days=n) for n in range((window[1] - window[0]).days + 1)
+                if (window[0] + timedelta(days=n)).weekday() < 5]
     known = [p for i, p in enumerate(DEMO_VENDORS) if i != UNKNOWN_VENDOR_INDEX]
     docs: list[DemoDocument] = []
     specs = []
@@ -201,7 +205,7 @@ def demo_documents(vendors: dict) -> list[DemoDocument]:
             n += 1
             einvoice = kind in ("ubl", "cii", "facturx")
             party = rng.choice([p for p in known if not einvoice or p.vat_id and p.country not in ("GB", "CH")])
-            spec = random_spec(rng, vendor=party, date_range=window, einvoice=einvoice,
+            spec = random_spec(rng, vendor=party, issue_date=rng.choice(weekdays), einvoice=einvoice,
                                line_count=rng.randint(1, 4) if kind in ("scan", "photo") else None)
             specs.append(spec)
             rendered = render_document(spec, kind, rng)
@@ -270,6 +274,7 @@ def demo_invoices_ensure(*, log=print) -> int:
             else:
                 log(f"  {doc.filename:<48} {result.outcome}")
     demo_workflow_advance(log=log)
+    demo_history_spread(channel=DEMO_CHANNEL, seed=SEED)
     return added
 
 
