@@ -325,9 +325,23 @@ _HEADER_WORDS = {
         "nombre",
         "units",
         "stuks",
+        "anz",
+        "unidades",
+        "cant",
+        "q.ta",
     ),
+    "position": ("pos", "position", "nr", "no", "#", "lfd nr", "n°", "nº", "lin", "linea", "riga"),
+    # The unit of measure: only a column boundary, so quantity and description stay apart.
+    "unit": ("unit", "unite", "ud", "u.m", "um", "me", "eenheid", "einheit", "unidad", "unita", "uom"),
     "unit_price": (
         "unit price",
+        "e-preis",
+        "precio unit",
+        "prezzo unit",
+        "p.u. ht",
+        "pu ht",
+        "prix unit",
+        "stukprijs",
         "price",
         "preis",
         "einzelpreis",
@@ -356,6 +370,10 @@ _HEADER_WORDS = {
         "zeilenbetrag",
         "totaal",
         "prijs incl",
+        "net",
+        "net amount",
+        "montant ht",
+        "importe neto",
     ),
 }
 _AMOUNT_FIELDS = ("total_amount", "net_amount", "tax_amount")
@@ -1449,69 +1467,108 @@ def _header_columns(line: Line) -> dict[str, tuple[float, float]]:
     return columns
 
 
-def extract_line_items(pages: list[Page], decimal_hint: str | None) -> list[ExtractedLine]:
-    """Rows of the first line-item table: a header naming description and amount columns, then
-    rows until a totals label or a large gap. Continuation lines extend the description."""
-    items: list[ExtractedLine] = []
-    for page in pages:
-        header_index = None
-        columns: dict[str, tuple[float, float]] = {}
-        for index, line in enumerate(page.lines):
-            cols = _header_columns(line)
-            if "description" in cols and "amount" in cols and len(cols) >= 3:
-                header_index, columns = index, cols
-                break
-        if header_index is None:
+# "Carried forward" at the foot of a page and "brought forward" at the top of the next: the
+# table goes on over the page, and the carried sum is not a line.
+_CARRY_LABEL = re.compile(
+    r"^(?:transport|ubertrag|uebertrag|zwischenubertrag|carried forward|carry forward|brought forward|"
+    r"balance forward|a reporter|report|reporte|suma y sigue|suma anterior|riporto|a riportare)\b"
+)
+
+
+def _table_header(page: Page) -> tuple[int, dict[str, tuple[float, float]]] | None:
+    for index, line in enumerate(page.lines):
+        columns = _header_columns(line)
+        if "description" in columns and "amount" in columns and len(columns) >= 3:
+            return index, columns
+    return None
+
+
+def _ends_table(line: Line, columns: dict[str, tuple[float, float]]) -> bool:
+    """A totals label at the start of the line or right of the description column."""
+    for name in ("total_amount", "net_amount"):
+        for m in F.find_labels(line.text, name):
+            label_words = line.words_in(m.start, m.end)
+            if m.start == 0 or (label_words and label_words[0].x0 > columns["description"][1]):
+                return True
+    return False
+
+
+def _table_row(
+    line: Line, columns: dict[str, tuple[float, float]], decimal_hint: str | None, *, decimals_seen: bool
+) -> ExtractedLine | None:
+    """The line as an item, or None when nothing sits in the amount column. An amount without
+    decimals under a column that has shown decimals is a footer number (a registry or phone
+    number), not a line."""
+    amount_x0 = columns["amount"][0]
+    amounts = amounts_in(line, 0, decimal_hint)
+    in_amount_col = [a for a in amounts if a[1][-1].x1 >= amount_x0 - 30]
+    if not in_amount_col:
+        return None
+    value, words, has_decimals = in_amount_col[-1]
+    if decimals_seen and not has_decimals:
+        return None
+    description_x0 = columns["description"][0]
+    desc_end = min(x for name, (x, _) in columns.items() if name != "description" and x > description_x0)
+    # Columns left of the description (position, article number) are not part of it.
+    left_columns = [span for name, span in columns.items() if span[1] <= description_x0]
+    table_x0 = min(x0 for x0, _ in columns.values())
+    desc_words = [
+        w for w in line.words
+        if table_x0 - 30 <= w.x1 <= desc_end - 2  # a sidebar left of the table is not a description
+        and not any(x0 - 8 <= (w.x0 + w.x1) / 2 <= x1 + 8 for x0, x1 in left_columns)
+    ]
+    item = ExtractedLine(description=" ".join(w.text for w in desc_words).strip(), amount=value)
+    qty_col = columns.get("quantity")
+    price_col = columns.get("unit_price")
+    for other_value, other_words, _ in amounts:
+        if other_words == words:
             continue
-        header = page.lines[header_index]
-        amount_x0 = columns["amount"][0]
-        last_bottom = header.bottom
-        for line in page.lines[header_index + 1 :]:
-            if line.top - last_bottom > 6 * header.height:
+        centre = (other_words[0].x0 + other_words[-1].x1) / 2
+        if qty_col and qty_col[0] - 25 <= centre <= qty_col[1] + 25 and item.quantity is None:
+            item.quantity = other_value
+        elif price_col and price_col[0] - 40 <= centre <= price_col[1] + 40:
+            item.unit_price = other_value
+    return item
+
+
+def extract_line_items(pages: list[Page], decimal_hint: str | None) -> list[ExtractedLine]:
+    """Rows of the line-item table: a header naming description and amount columns, then rows
+    until a totals label. The table may go on over several pages, with or without the header
+    repeated; "carried forward" sums are skipped. Continuation lines extend the description."""
+    items: list[ExtractedLine] = []
+    columns: dict[str, tuple[float, float]] | None = None
+    row_height = 0.0
+    decimals_seen = False
+    for page in pages:
+        found = _table_header(page)
+        if found is not None:
+            header_index, columns = found
+            header = page.lines[header_index]
+            rows, row_height, last_bottom = page.lines[header_index + 1 :], header.height, header.bottom
+        elif columns is not None and items:
+            rows, last_bottom = page.lines, None  # the table goes on without a repeated header
+        else:
+            continue
+        page_items = 0
+        for line in rows:
+            if last_bottom is not None and page_items and line.top - last_bottom > 6 * row_height:
                 break
-            ends_table = False
-            for name in ("total_amount", "net_amount"):
-                for m in F.find_labels(line.text, name):
-                    label_words = line.words_in(m.start, m.end)
-                    if m.start == 0 or (
-                        label_words and label_words[0].x0 > columns["description"][1]
-                    ):
-                        ends_table = True
-            if ends_table:
-                break
-            amounts = amounts_in(line, 0, decimal_hint)
-            in_amount_col = [a for a in amounts if a[1][-1].x1 >= amount_x0 - 30]
-            if in_amount_col:
-                value, words, _ = in_amount_col[-1]
-                desc_end = min(
-                    x
-                    for name, (x, _) in columns.items()
-                    if name != "description" and x > columns["description"][0]
-                )
-                desc_words = [w for w in line.words if w.x1 <= desc_end - 2]
-                item = ExtractedLine(
-                    description=" ".join(w.text for w in desc_words).strip(), amount=value
-                )
-                qty_col = columns.get("quantity")
-                price_col = columns.get("unit_price")
-                for other_value, other_words, _ in amounts:
-                    if other_words == words:
-                        continue
-                    centre = (other_words[0].x0 + other_words[-1].x1) / 2
-                    if (
-                        qty_col
-                        and qty_col[0] - 25 <= centre <= qty_col[1] + 25
-                        and item.quantity is None
-                    ):
-                        item.quantity = other_value
-                    elif price_col and price_col[0] - 40 <= centre <= price_col[1] + 40:
-                        item.unit_price = other_value
+            if _ends_table(line, columns):
+                return items
+            if _CARRY_LABEL.match(F.fold(line.text)):
+                if page_items:
+                    break  # carried forward: the rest of the page is footer
+                continue  # brought forward at the top of the page
+            item = _table_row(line, columns, decimal_hint, decimals_seen=decimals_seen)
+            if item is not None:
                 items.append(item)
+                page_items += 1
+                decimals_seen = decimals_seen or item.amount != item.amount.to_integral_value() or bool(
+                    re.search(r"[.,]\d{2}\b", line.text)
+                )
                 last_bottom = line.bottom
-            elif items and line.top - last_bottom < 2.5 * header.height:
-                extra = " ".join(w.text for w in line.words if w.x1 < amount_x0)
+            elif page_items and last_bottom is not None and line.top - last_bottom < 2.5 * row_height:
+                extra = " ".join(w.text for w in line.words if w.x1 < columns["amount"][0])
                 items[-1].description = (items[-1].description + "\n" + extra).strip()
                 last_bottom = line.bottom
-        if items:
-            break
     return items
