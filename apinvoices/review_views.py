@@ -27,11 +27,19 @@ from apinvoices.selectors import (
 )
 from apinvoices.services.previews import document_page_png
 from apinvoices.services.review import (
+    LINE_COLUMNS,
     REVIEW_FIELDS,
+    TAX_COLUMNS,
     invoice_exception_dismiss,
     invoice_exception_resolve,
     invoice_mark_duplicate,
     invoice_send_to_approval,
+    invoice_line_add,
+    invoice_line_delete,
+    invoice_line_update,
+    invoice_tax_add,
+    invoice_tax_delete,
+    invoice_tax_update,
     invoice_update_field,
 )
 from apinvoices.services.vendors import bank_account_reject, bank_account_verify
@@ -206,6 +214,86 @@ def invoice_next(request, pk: int):
         messages.info(request, _("The queue is empty."))
         return HttpResponseRedirect(reverse("apinvoices:inbox"))
     return _back_to_invoice(following.pk)
+
+
+# --- Lines and the tax breakdown -----------------------------------------------------------------
+
+# Which panel each kind of row edit answers with, and the name of its error in the context.
+_ROW_PANELS = {
+    "line": ("apinvoices/partials/_lines_panel.html", "line_error"),
+    "tax": ("apinvoices/partials/_taxes_panel.html", "tax_error"),
+}
+
+
+def _row_edit(request, pk: int, panel: str, action) -> HttpResponse:
+    """Shared body of the line and tax endpoints: permission, the service, then the panel
+    (htmx, 422 with the reason when refused) or a redirect back to the page."""
+    invoice = get_object_or_404(Invoice, pk=pk)
+    _require(request, "apinvoices.edit_invoice", invoice)
+    error = ""
+    try:
+        action(invoice)
+    except ApplicationError as err:
+        if err.code == ErrorCode.NOT_FOUND:
+            raise Http404(err.message) from None
+        error = err.message
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        return _back_to_invoice(pk)
+    from apinvoices.services.review import EDIT_STATES
+
+    fresh = invoice_get_for_detail(pk=pk)
+    template, error_name = _ROW_PANELS[panel]
+    response = render(
+        request, template,
+        {"invoice": fresh, error_name: error,
+         "can_edit": fresh.state in EDIT_STATES and request.user.has_perm("apinvoices.edit_invoice", fresh)},
+        status=422 if error else 200,
+    )
+    if not error:
+        response["HX-Trigger"] = EXCEPTIONS_CHANGED
+    return response
+
+
+def _posted(request, columns: tuple[str, ...]) -> dict[str, str]:
+    return {name: request.POST[name] for name in columns if name in request.POST}
+
+
+@require_POST
+def invoice_line_add_view(request, pk: int):
+    return _row_edit(request, pk, "line", lambda inv: invoice_line_add(
+        invoice=inv, values=_posted(request, LINE_COLUMNS), actor=request.user))
+
+
+@require_POST
+def invoice_line_edit_view(request, pk: int, line_pk: int):
+    return _row_edit(request, pk, "line", lambda inv: invoice_line_update(
+        invoice=inv, line_id=line_pk, values=_posted(request, LINE_COLUMNS), actor=request.user))
+
+
+@require_POST
+def invoice_line_delete_view(request, pk: int, line_pk: int):
+    return _row_edit(request, pk, "line", lambda inv: invoice_line_delete(
+        invoice=inv, line_id=line_pk, actor=request.user))
+
+
+@require_POST
+def invoice_tax_add_view(request, pk: int):
+    return _row_edit(request, pk, "tax", lambda inv: invoice_tax_add(
+        invoice=inv, values=_posted(request, TAX_COLUMNS), actor=request.user))
+
+
+@require_POST
+def invoice_tax_edit_view(request, pk: int, tax_pk: int):
+    return _row_edit(request, pk, "tax", lambda inv: invoice_tax_update(
+        invoice=inv, tax_id=tax_pk, values=_posted(request, TAX_COLUMNS), actor=request.user))
+
+
+@require_POST
+def invoice_tax_delete_view(request, pk: int, tax_pk: int):
+    return _row_edit(request, pk, "tax", lambda inv: invoice_tax_delete(
+        invoice=inv, tax_id=tax_pk, actor=request.user))
 
 
 # --- Exception queue ------------------------------------------------------------------------------
