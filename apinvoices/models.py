@@ -580,6 +580,9 @@ class Extraction(models.Model):
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     result = models.JSONField(default=dict, blank=True, help_text=_("The extraction as JSON (CLI format)"))
     text = models.TextField(blank=True)
+    # Word boxes per page for the review screen's "click a word" ({"1": [[text, x0, top, x1,
+    # bottom], ...]} in the frame of the page image), filled the first time a page is asked for.
+    words = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-started_at"]

@@ -7,7 +7,7 @@ import json
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -32,11 +32,12 @@ from apinvoices.services.review import (
     TAX_COLUMNS,
     invoice_exception_dismiss,
     invoice_exception_resolve,
-    invoice_mark_duplicate,
-    invoice_send_to_approval,
+    invoice_field_pick_word,
     invoice_line_add,
     invoice_line_delete,
     invoice_line_update,
+    invoice_mark_duplicate,
+    invoice_send_to_approval,
     invoice_tax_add,
     invoice_tax_delete,
     invoice_tax_update,
@@ -78,6 +79,24 @@ def document_page(request, pk: int, page: int):
     return response
 
 
+@require_safe
+def document_page_words_view(request, pk: int, page: int):
+    """The word boxes of one page as JSON, for clicking a word on the page image."""
+    from apinvoices.services.words import document_page_words
+
+    document = get_object_or_404(Document.objects.select_related("invoice"), pk=pk)
+    _require(request, "apinvoices.view_document", document)
+    try:
+        words = document_page_words(document=document, page=page)
+    except ApplicationError as err:
+        raise Http404(err.message) from None
+    except FileNotFoundError:
+        raise Http404(_("The stored original is missing.")) from None
+    response = JsonResponse({"page": page, "words": words})
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
 # --- Field edits and exceptions -------------------------------------------------------------------
 
 
@@ -105,18 +124,47 @@ def invoice_field_edit(request, pk: int, name: str):
         if error:
             messages.error(request, error)
         return _back_to_invoice(pk)
+    return _field_row_response(request, pk, name, error, request.POST.get("value", ""))
+
+
+def _field_row_response(request, pk: int, name: str, error: str, submitted: str) -> HttpResponse:
     from apinvoices.views import field_row_context
 
     fresh = invoice_get_for_detail(pk=pk)
     response = render(
         request, "apinvoices/partials/_field_row.html",
         {"row": field_row_context(fresh, name), "invoice": fresh, "can_edit": True, "error": error,
-         "submitted": request.POST.get("value", "")},
+         "submitted": submitted},
         status=422 if error else 200,
     )
     if not error:
         response["HX-Trigger"] = EXCEPTIONS_CHANGED
     return response
+
+
+@require_POST
+def invoice_field_pick(request, pk: int, name: str):
+    """The clerk clicked a word on the page image while field ``name`` was selected."""
+    invoice = get_object_or_404(Invoice, pk=pk)
+    _require(request, "apinvoices.edit_invoice", invoice)
+    if name not in REVIEW_FIELDS:
+        raise Http404(_("No such field."))
+    error = ""
+    try:
+        page = int(request.POST.get("page", ""))
+        x, y = float(request.POST.get("x", "")), float(request.POST.get("y", ""))
+    except ValueError:
+        page, x, y, error = 0, 0.0, 0.0, _("Click a word on the page.")
+    if not error:
+        try:
+            invoice_field_pick_word(invoice=invoice, name=name, page=page, x=x, y=y, actor=request.user)
+        except ApplicationError as err:
+            error = err.message
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        return _back_to_invoice(pk)
+    return _field_row_response(request, pk, name, error, "")
 
 
 @require_safe

@@ -25,7 +25,10 @@ from apinvoices import review_views  # noqa: E402
 
 urlpatterns += [
     path("documents/<int:pk>/pages/<int:page>.png", review_views.document_page, name="document_page"),
+    path("documents/<int:pk>/pages/<int:page>/words.json", review_views.document_page_words_view,
+         name="document_page_words"),
     path("invoices/<int:pk>/fields/<str:name>/", review_views.invoice_field_edit, name="invoice_field_edit"),
+    path("invoices/<int:pk>/fields/<str:name>/pick/", review_views.invoice_field_pick, name="invoice_field_pick"),
     path("invoices/<int:pk>/lines/", review_views.invoice_line_add_view, name="invoice_line_add"),
     path("invoices/<int:pk>/lines/<int:line_pk>/", review_views.invoice_line_edit_view, name="invoice_line_edit"),
     path("invoices/<int:pk>/lines/<int:line_pk>/delete/", review_views.invoice_line_delete_view,

@@ -108,6 +108,7 @@ def invoice_update_field(
     actor,
     page: int | None = None,
     bbox: list[float] | None = None,
+    label: str = "",
 ) -> Invoice:
     """Set one field to what a clerk typed, as the clerk's own value.
 
@@ -158,6 +159,7 @@ def invoice_update_field(
                 "updated_by": actor,
                 "updated_at": timezone.now(),
                 **({"page": page, "bbox": bbox} if page and bbox else {}),
+                **({"label": label[:100]} if label else {}),
             },
         )
         InvoiceEvent.objects.create(
@@ -168,7 +170,8 @@ def invoice_update_field(
             params={"field": name, "old": _as_text(old), "new": _as_text(new)},
         )
         if new not in (None, "") and invoice.vendor_id:
-            vendor_memory_learn(invoice=invoice, name=name, value=new, actor=actor, page=page, bbox=bbox)
+            vendor_memory_learn(invoice=invoice, name=name, value=new, actor=actor, page=page, bbox=bbox,
+                                label=label, raw=value)
         if name == "vendor_iban" and new:
             from apinvoices.services.vendors import bank_account_propose_from_invoice
 
@@ -531,3 +534,76 @@ def invoice_tax_delete(*, invoice: Invoice, tax_id: int, actor) -> Invoice:
             params={"tax": tax_pk, "action": "delete", "old": {k: _text(v, k, invoice.currency) for k, v in old.items()}},
         )
     return _finish(result, invoice, actor)
+
+
+# --- Filling a field by clicking a word on the page image ----------------------------------------
+
+# Fields whose value may span several words (a date "12 March 2024", an amount "1 234,56"):
+# the clicked word is extended to the right, one word at a time, until the text parses.
+_MULTI_WORD_FIELDS = AMOUNT_FIELDS | DATE_FIELDS
+# Free-text fields: the clicked word and the rest of its line.
+_LINE_FIELDS = frozenset({"vendor_name", "payment_terms"})
+_LABEL_WORDS = 3
+_VALUE_WORDS = 4
+
+
+def _label_before(line: list, first) -> str:
+    """The words printed just before the value on its line: up to three, stopping at one that
+    holds a digit (a number next to the label changes from invoice to invoice)."""
+    before = [w for w in line if w[3] <= first[1] + 0.5 and w is not first]
+    label = []
+    for word in reversed(before[-_LABEL_WORDS:]):
+        if any(ch.isdigit() for ch in word[0]):
+            break
+        label.insert(0, word[0])
+    return " ".join(label).rstrip(":#").strip()
+
+
+def invoice_field_pick_word(*, invoice: Invoice, name: str, page: int, x: float, y: float, actor) -> Invoice:
+    """Fill field ``name`` with the word a clerk clicked at (``x``, ``y``) on page ``page`` of
+    the original (page-image frame, see ``services.words``), and teach vendor memory where this
+    vendor prints it.
+
+    The text comes from the stored word boxes, never from the browser. Amounts and dates take
+    following words on the same line until the text parses; vendor name and terms take the rest
+    of the line. The value is set through ``invoice_update_field`` (source clerk, audited,
+    checks re-run, re-routed in approval) with the words' box and the label printed before it.
+    Raises ``ApplicationError`` when no word is there or its text does not fit the field.
+    """
+    from apinvoices.services.words import document_page_words, same_line
+
+    if name not in REVIEW_FIELDS:
+        raise ApplicationError(f"“{name}” cannot be edited.")
+    invoice = Invoice.objects.select_related("document").get(pk=invoice.pk)
+    words = document_page_words(document=invoice.document, page=page)
+    slack = 2.0
+    hits = [w for w in words if w[1] - slack <= x <= w[3] + slack and w[2] - slack <= y <= w[4] + slack]
+    if not hits:
+        raise ApplicationError("There is no word at that spot; click on the text itself.")
+    first = min(hits, key=lambda w: abs((w[1] + w[3]) / 2 - x) + abs((w[2] + w[4]) / 2 - y))
+    line = same_line(words, first)
+    following = [w for w in line if w[1] >= first[1] - 0.5 and w is not first]
+    if name in _LINE_FIELDS:
+        choices = [[first, *following]]
+    elif name in _MULTI_WORD_FIELDS:
+        choices = [[first, *following[:k]] for k in range(_VALUE_WORDS)]
+    else:
+        choices = [[first]]
+    chosen, error = None, None
+    for candidate in choices:
+        text = " ".join(w[0] for w in candidate)
+        try:
+            coerce_field_value(name=name, raw=text, currency=invoice.currency)
+        except ApplicationError as err:
+            error = error or err
+            continue
+        chosen = candidate
+        break
+    if chosen is None:
+        raise ApplicationError(f"“{first[0]}” does not fit this field: {error.message}") from error
+    text = " ".join(w[0] for w in chosen)
+    bbox = [min(w[1] for w in chosen), min(w[2] for w in chosen), max(w[3] for w in chosen), max(w[4] for w in chosen)]
+    return invoice_update_field(
+        invoice=invoice, name=name, value=text, actor=actor, page=page, bbox=bbox,
+        label=_label_before(line, first),
+    )
