@@ -45,6 +45,11 @@
     if (!wordLayer) return;
     if (!pickable()) { wordLayer.hidden = true; pickHint.hidden = true; return; }
     const onPage = page;
+    if (!wordLayer.dataset.page || Number(wordLayer.dataset.page) !== onPage) {
+      // A scanned page is read with OCR the first time: say so rather than show nothing.
+      pickHint.textContent = "Reading the words on this page…";
+      pickHint.hidden = false;
+    }
     loadWords(onPage).then((words) => {
       if (onPage !== page || !pickable()) return;
       const size = sizes[page - 1];
@@ -64,8 +69,9 @@
         return b;
       }));
       wordLayer.hidden = false;
+      wordLayer.dataset.page = onPage;
       pickHint.textContent = words.length
-        ? "Click a word to fill “" + selected.dataset.label + "”"
+        ? "Click a word on the page to fill “" + selected.dataset.label + "” (Esc to stop)"
         : "No words to pick on this page";
       pickHint.hidden = false;
     });
@@ -76,6 +82,10 @@
     htmx.ajax("POST", row.dataset.pickUrl, {
       source: row, target: row, swap: "outerHTML",
       values: { page: page, x: word.dataset.x, y: word.dataset.y },
+    }).then(() => {
+      // The row was replaced: keep the new one selected so the next click fills it again.
+      const fresh = document.getElementById(row.id);
+      if (fresh && fresh !== selected) { selected = fresh; fresh.classList.add("is-selected"); drawBox(); drawWords(); }
     });
   }
   function drawBox() {
@@ -157,6 +167,7 @@
       return;
     }
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (ev.key === "Escape" && selected) { selected.classList.remove("is-selected"); selected = null; drawBox(); drawWords(); return; }
     if (ev.key === "j") { step(1); ev.preventDefault(); }
     else if (ev.key === "k") { step(-1); ev.preventDefault(); }
     else if (ev.key === "Enter" && selected) {
@@ -168,5 +179,8 @@
       if (form) form.requestSubmit();
     }
   });
-  if (viewer) showPage(1);
+  if (viewer) {
+    showPage(1);
+    if (viewer.dataset.wordsUrl) loadWords(1);  // read while the clerk looks at the fields
+  }
 })();
