@@ -26,6 +26,10 @@ MIN_TEXT_WORDS = 3
 # Tesseract words below this confidence (0..100) are noise, not something to click.
 MIN_OCR_CONFIDENCE = 30
 OCR_DPI = 300
+# Fewer readable words than this and the page may be sideways: ask OSD and read it turned.
+MIN_READABLE_WORDS = 15
+# Longest side of an image given to Tesseract (about A4 at 300 dpi).
+MAX_OCR_SIDE = 3500
 
 WordBox = list  # [text, x0, top, x1, bottom]
 
@@ -48,18 +52,18 @@ def _pdf_text_words(data: bytes, *, page: int, password: str | None) -> list[Wor
     ]
 
 
-def _ocr_words(image, *, scale: float) -> list[WordBox]:
-    """Tesseract's words on ``image``; ``scale`` maps image pixels to the page frame."""
+def _tesseract_words(image, *, scale: float) -> tuple[list[WordBox], int]:
+    """(words, how many of them are confidently read words of three characters or more)."""
     import pytesseract
     from django.conf import settings
 
     from apinvoices.extraction.ocr import DEFAULT_LANGUAGES
 
     data = pytesseract.image_to_data(
-        image.convert("L"), lang=getattr(settings, "AP_OCR_LANGUAGES", "") or DEFAULT_LANGUAGES,
+        image, lang=getattr(settings, "AP_OCR_LANGUAGES", "") or DEFAULT_LANGUAGES,
         config="--psm 11", output_type=pytesseract.Output.DICT,
     )
-    words = []
+    words, readable = [], 0
     for text, conf, left, top, width, height in zip(
         data["text"], data["conf"], data["left"], data["top"], data["width"], data["height"]
     ):
@@ -67,7 +71,50 @@ def _ocr_words(image, *, scale: float) -> list[WordBox]:
         if text and float(conf) >= MIN_OCR_CONFIDENCE:
             words.append([text, _round(left * scale), _round(top * scale),
                           _round((left + width) * scale), _round((top + height) * scale)])
-    return words
+            readable += float(conf) >= 80 and len(text) >= 3
+    return words, readable
+
+
+def _to_original(word: WordBox, *, clockwise: int, width: float, height: float) -> WordBox:
+    """A box found on the page turned upright, mapped back to the page as stored (which is
+    what the review screen shows)."""
+    corners = [(word[1], word[2]), (word[3], word[4])]
+    if clockwise == 90:
+        mapped = [(v, height - u) for u, v in corners]
+    elif clockwise == 180:
+        mapped = [(width - u, height - v) for u, v in corners]
+    elif clockwise == 270:
+        mapped = [(width - v, u) for u, v in corners]
+    else:
+        return word
+    xs, ys = [x for x, _ in mapped], [y for _, y in mapped]
+    return [word[0], _round(min(xs)), _round(min(ys)), _round(max(xs)), _round(max(ys))]
+
+
+def _ocr_words(image, *, scale: float) -> list[WordBox]:
+    """Tesseract's words on ``image``; ``scale`` maps image pixels to the page frame. A page
+    that reads badly is turned upright as Tesseract's OSD says (a sideways photo) and read
+    again; its boxes are mapped back to the page as stored."""
+    from apinvoices.extraction.ocr import orientation, rotate_upright
+
+    gray = image.convert("L")
+    if gray.width > MAX_OCR_SIDE or gray.height > MAX_OCR_SIDE:
+        # A phone photo has far more pixels than reading needs; Tesseract's time grows with them.
+        factor = MAX_OCR_SIDE / max(gray.width, gray.height)
+        gray = gray.resize((round(gray.width * factor), round(gray.height * factor)))
+        scale /= factor
+    landscape = gray.width > gray.height * 1.15  # invoices are portrait: a wide one is turned
+    words, readable = ([], 0) if landscape else _tesseract_words(gray, scale=scale)
+    if readable >= MIN_READABLE_WORDS:
+        return words
+    turn = orientation(gray)
+    if not turn:
+        return _tesseract_words(gray, scale=scale)[0] if landscape else words
+    retry, retry_readable = _tesseract_words(rotate_upright(gray, turn), scale=scale)
+    if retry_readable <= readable:
+        return words
+    width, height = gray.width * scale, gray.height * scale
+    return [_to_original(w, clockwise=turn, width=width, height=height) for w in retry]
 
 
 def _read_page_words(document: Document, page: int) -> list[WordBox]:

@@ -115,3 +115,35 @@ def test_a_position_only_hint_reads_the_value_in_its_box(cast):
 
     invoice.refresh_from_db()
     assert "po_number" in applied and invoice.po_number == "4711"
+
+
+@pytest.mark.ocr
+def test_a_sideways_photo_offers_its_words_where_they_are_on_the_picture(cast):
+    """GIVEN a scan turned 90° (as a phone stores it) WHEN its words are asked for
+    THEN Tesseract reads it upright and the boxes land on the word in the picture as shown."""
+    import io
+
+    import pypdfium2
+
+    pdf = pypdfium2.PdfDocument(odd_layout_pdf(number="QS-2024-0815"))
+    upright = pdf[0].render(scale=200 / 72).to_pil().convert("L")
+    pdf.close()
+    sideways = upright.rotate(90, expand=True)  # counter-clockwise: the top is now on the left
+    buf = io.BytesIO()
+    sideways.save(buf, format="PNG")
+    data = buf.getvalue()
+    document = Document.objects.create(
+        sha256=hashlib.sha256(data).hexdigest(), size=len(data), kind=Document.Kind.IMAGE,
+        content_type="image/png", original_filename="sideways.png", channel="upload",
+        file=ContentFile(data, name="sideways.png"),
+    )
+
+    words = document_page_words(document=document, page=1)
+
+    text, x0, top, x1, bottom = next(w for w in words if w[0] == "QS-2024-0815")
+    # In the upright page the number sits near the top left; turned counter-clockwise, that is
+    # the bottom left of the picture, and the word runs upwards (taller than wide).
+    assert bottom - top > x1 - x0
+    assert x0 < sideways.width * 0.35 and top > sideways.height * 0.55
+    crop = sideways.crop((int(x0), int(top), int(x1), int(bottom)))
+    assert crop.getextrema()[0] < 100  # ink under the box, not blank paper
