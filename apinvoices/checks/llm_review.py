@@ -98,7 +98,7 @@ class LlmReviewCheck(Check):
                 kind=Kind.LLM_REVIEW,
                 key="llm",
                 severity=Severity.WARNING,
-                message=_("The LLM review suggests a second look (advisory only):\n%(concerns)s")
+                message=_("Advisory only; the model noted:\n%(concerns)s")
                 % {"concerns": concerns[:2000]},
                 params={"hash": digest, "model": settings.OPENAI_MODEL},
             )
