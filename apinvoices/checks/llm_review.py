@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -27,7 +26,6 @@ from apinvoices.extraction.llm import llm_enabled, llm_review
 from apinvoices.extraction.types import FieldValue
 from apinvoices.models import Extraction, Invoice
 
-logger = logging.getLogger(__name__)
 
 CACHE_KEY = "llm_review"
 # Fields the model sees (what a clerk checks against the original), in a fixed order so the
