@@ -196,3 +196,20 @@ def test_tax_rows_fix_the_rate_check_and_are_audited(cast):
     assert added.tax_amount == Decimal("0.70")  # base × rate when the tax is left blank
     invoice = invoice_tax_delete(invoice=invoice, tax_id=added.pk, actor=cast.clerk)
     assert list(invoice.taxes.values_list("rate", flat=True)) == [Decimal("19")]
+
+
+def test_a_line_edit_is_refused_and_undone_once_the_erp_posting_is_being_sent(cast):
+    from erp_integration.models import ErpPosting
+
+    invoice = _invoice_with_lines("100.00", state=S.APPROVED)
+    ErpPosting.objects.create(invoice=invoice, backend="file", idempotency_key=f"ap-{invoice.pk}",
+                              state=ErpPosting.State.SENDING)
+    line = invoice.lines.get()
+
+    with pytest.raises(ApplicationError, match="correct it there"):
+        invoice_line_update(invoice=invoice, line_id=line.pk, actor=cast.clerk, values={"amount": "90"})
+
+    line.refresh_from_db()
+    invoice.refresh_from_db()
+    assert line.amount == Decimal("100.00") and invoice.state == S.APPROVED and not invoice.touched_by_human
+    assert not InvoiceEvent.objects.filter(invoice=invoice, kind="field_edit").exists()
