@@ -580,6 +580,9 @@ class Extraction(models.Model):
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     result = models.JSONField(default=dict, blank=True, help_text=_("The extraction as JSON (CLI format)"))
     text = models.TextField(blank=True)
+    # Word boxes per page for the review screen's "click a word" ({"1": [[text, x0, top, x1,
+    # bottom], ...]} in the frame of the page image), filled the first time a page is asked for.
+    words = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-started_at"]
@@ -785,6 +788,7 @@ auditlog.register(VendorBankAccount)
 auditlog.register(Document, exclude_fields=["password_ciphertext"])
 auditlog.register(Invoice, exclude_fields=["updated_at", "state_changed_at"])
 auditlog.register(InvoiceLine)
+auditlog.register(InvoiceTax)
 auditlog.register(InvoiceException)
 auditlog.register(PurchaseOrder, exclude_fields=["updated_at"])
 auditlog.register(PurchaseOrderLine)

@@ -7,7 +7,7 @@ import json
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -27,11 +27,20 @@ from apinvoices.selectors import (
 )
 from apinvoices.services.previews import document_page_png
 from apinvoices.services.review import (
+    LINE_COLUMNS,
     REVIEW_FIELDS,
+    TAX_COLUMNS,
     invoice_exception_dismiss,
     invoice_exception_resolve,
+    invoice_field_pick_word,
+    invoice_line_add,
+    invoice_line_delete,
+    invoice_line_update,
     invoice_mark_duplicate,
     invoice_send_to_approval,
+    invoice_tax_add,
+    invoice_tax_delete,
+    invoice_tax_update,
     invoice_update_field,
 )
 from apinvoices.services.vendors import bank_account_reject, bank_account_verify
@@ -70,6 +79,24 @@ def document_page(request, pk: int, page: int):
     return response
 
 
+@require_safe
+def document_page_words_view(request, pk: int, page: int):
+    """The word boxes of one page as JSON, for clicking a word on the page image."""
+    from apinvoices.services.words import document_page_words
+
+    document = get_object_or_404(Document.objects.select_related("invoice"), pk=pk)
+    _require(request, "apinvoices.view_document", document)
+    try:
+        words = document_page_words(document=document, page=page)
+    except ApplicationError as err:
+        raise Http404(err.message) from None
+    except FileNotFoundError:
+        raise Http404(_("The stored original is missing.")) from None
+    response = JsonResponse({"page": page, "words": words})
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
 # --- Field edits and exceptions -------------------------------------------------------------------
 
 
@@ -97,18 +124,47 @@ def invoice_field_edit(request, pk: int, name: str):
         if error:
             messages.error(request, error)
         return _back_to_invoice(pk)
+    return _field_row_response(request, pk, name, error, request.POST.get("value", ""))
+
+
+def _field_row_response(request, pk: int, name: str, error: str, submitted: str) -> HttpResponse:
     from apinvoices.views import field_row_context
 
     fresh = invoice_get_for_detail(pk=pk)
     response = render(
         request, "apinvoices/partials/_field_row.html",
         {"row": field_row_context(fresh, name), "invoice": fresh, "can_edit": True, "error": error,
-         "submitted": request.POST.get("value", "")},
+         "submitted": submitted},
         status=422 if error else 200,
     )
     if not error:
         response["HX-Trigger"] = EXCEPTIONS_CHANGED
     return response
+
+
+@require_POST
+def invoice_field_pick(request, pk: int, name: str):
+    """The clerk clicked a word on the page image while field ``name`` was selected."""
+    invoice = get_object_or_404(Invoice, pk=pk)
+    _require(request, "apinvoices.edit_invoice", invoice)
+    if name not in REVIEW_FIELDS:
+        raise Http404(_("No such field."))
+    error = ""
+    try:
+        page = int(request.POST.get("page", ""))
+        x, y = float(request.POST.get("x", "")), float(request.POST.get("y", ""))
+    except ValueError:
+        page, x, y, error = 0, 0.0, 0.0, _("Click a word on the page.")
+    if not error:
+        try:
+            invoice_field_pick_word(invoice=invoice, name=name, page=page, x=x, y=y, actor=request.user)
+        except ApplicationError as err:
+            error = err.message
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        return _back_to_invoice(pk)
+    return _field_row_response(request, pk, name, error, "")
 
 
 @require_safe
@@ -206,6 +262,86 @@ def invoice_next(request, pk: int):
         messages.info(request, _("The queue is empty."))
         return HttpResponseRedirect(reverse("apinvoices:inbox"))
     return _back_to_invoice(following.pk)
+
+
+# --- Lines and the tax breakdown -----------------------------------------------------------------
+
+# Which panel each kind of row edit answers with, and the name of its error in the context.
+_ROW_PANELS = {
+    "line": ("apinvoices/partials/_lines_panel.html", "line_error"),
+    "tax": ("apinvoices/partials/_taxes_panel.html", "tax_error"),
+}
+
+
+def _row_edit(request, pk: int, panel: str, action) -> HttpResponse:
+    """Shared body of the line and tax endpoints: permission, the service, then the panel
+    (htmx, 422 with the reason when refused) or a redirect back to the page."""
+    invoice = get_object_or_404(Invoice, pk=pk)
+    _require(request, "apinvoices.edit_invoice", invoice)
+    error = ""
+    try:
+        action(invoice)
+    except ApplicationError as err:
+        if err.code == ErrorCode.NOT_FOUND:
+            raise Http404(err.message) from None
+        error = err.message
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        return _back_to_invoice(pk)
+    from apinvoices.services.review import EDIT_STATES
+
+    fresh = invoice_get_for_detail(pk=pk)
+    template, error_name = _ROW_PANELS[panel]
+    response = render(
+        request, template,
+        {"invoice": fresh, error_name: error,
+         "can_edit": fresh.state in EDIT_STATES and request.user.has_perm("apinvoices.edit_invoice", fresh)},
+        status=422 if error else 200,
+    )
+    if not error:
+        response["HX-Trigger"] = EXCEPTIONS_CHANGED
+    return response
+
+
+def _posted(request, columns: tuple[str, ...]) -> dict[str, str]:
+    return {name: request.POST[name] for name in columns if name in request.POST}
+
+
+@require_POST
+def invoice_line_add_view(request, pk: int):
+    return _row_edit(request, pk, "line", lambda inv: invoice_line_add(
+        invoice=inv, values=_posted(request, LINE_COLUMNS), actor=request.user))
+
+
+@require_POST
+def invoice_line_edit_view(request, pk: int, line_pk: int):
+    return _row_edit(request, pk, "line", lambda inv: invoice_line_update(
+        invoice=inv, line_id=line_pk, values=_posted(request, LINE_COLUMNS), actor=request.user))
+
+
+@require_POST
+def invoice_line_delete_view(request, pk: int, line_pk: int):
+    return _row_edit(request, pk, "line", lambda inv: invoice_line_delete(
+        invoice=inv, line_id=line_pk, actor=request.user))
+
+
+@require_POST
+def invoice_tax_add_view(request, pk: int):
+    return _row_edit(request, pk, "tax", lambda inv: invoice_tax_add(
+        invoice=inv, values=_posted(request, TAX_COLUMNS), actor=request.user))
+
+
+@require_POST
+def invoice_tax_edit_view(request, pk: int, tax_pk: int):
+    return _row_edit(request, pk, "tax", lambda inv: invoice_tax_update(
+        invoice=inv, tax_id=tax_pk, values=_posted(request, TAX_COLUMNS), actor=request.user))
+
+
+@require_POST
+def invoice_tax_delete_view(request, pk: int, tax_pk: int):
+    return _row_edit(request, pk, "tax", lambda inv: invoice_tax_delete(
+        invoice=inv, tax_id=tax_pk, actor=request.user))
 
 
 # --- Exception queue ------------------------------------------------------------------------------

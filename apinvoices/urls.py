@@ -25,7 +25,18 @@ from apinvoices import review_views  # noqa: E402
 
 urlpatterns += [
     path("documents/<int:pk>/pages/<int:page>.png", review_views.document_page, name="document_page"),
+    path("documents/<int:pk>/pages/<int:page>/words.json", review_views.document_page_words_view,
+         name="document_page_words"),
     path("invoices/<int:pk>/fields/<str:name>/", review_views.invoice_field_edit, name="invoice_field_edit"),
+    path("invoices/<int:pk>/fields/<str:name>/pick/", review_views.invoice_field_pick, name="invoice_field_pick"),
+    path("invoices/<int:pk>/lines/", review_views.invoice_line_add_view, name="invoice_line_add"),
+    path("invoices/<int:pk>/lines/<int:line_pk>/", review_views.invoice_line_edit_view, name="invoice_line_edit"),
+    path("invoices/<int:pk>/lines/<int:line_pk>/delete/", review_views.invoice_line_delete_view,
+         name="invoice_line_delete"),
+    path("invoices/<int:pk>/taxes/", review_views.invoice_tax_add_view, name="invoice_tax_add"),
+    path("invoices/<int:pk>/taxes/<int:tax_pk>/", review_views.invoice_tax_edit_view, name="invoice_tax_edit"),
+    path("invoices/<int:pk>/taxes/<int:tax_pk>/delete/", review_views.invoice_tax_delete_view,
+         name="invoice_tax_delete"),
     path("invoices/<int:pk>/exceptions/", review_views.invoice_exceptions_panel, name="invoice_exceptions"),
     path("invoices/<int:pk>/send/", review_views.invoice_send, name="invoice_send"),
     path("invoices/<int:pk>/duplicate/", review_views.invoice_duplicate, name="invoice_duplicate"),

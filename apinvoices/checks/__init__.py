@@ -52,6 +52,8 @@ CHECK_MODULES = (
     "apinvoices.checks.amount_pattern",
     "apinvoices.checks.po_match",
     "apinvoices.checks.bank_details",
+    # Last: an advisory second opinion on what the other checks already looked at.
+    "apinvoices.checks.llm_review",
 )
 
 

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from apinvoices.extraction.fields import infer_date_order, parse_amount, parse_date
@@ -82,23 +82,34 @@ def _find_labelled(name: str, value, text: str) -> tuple[str, str] | None:
 
 
 def vendor_memory_learn(
-    *, invoice: Invoice, name: str, value, actor, page: int | None = None, bbox: list | None = None
+    *,
+    invoice: Invoice,
+    name: str,
+    value,
+    actor,
+    page: int | None = None,
+    bbox: list | None = None,
+    label: str = "",
+    raw: str = "",
 ) -> VendorFieldHint | None:
     """Remember where ``invoice``'s vendor prints ``name``, from a clerk's corrected ``value``.
 
     Learns when the value is found after a label in the invoice's extracted text, or when the
-    clerk pointed at a box (page + bbox). Returns the hint, or None when nothing was learned.
+    clerk pointed at a box (page + bbox; ``label`` is then the text printed before the word
+    clicked and ``raw`` the text as printed). Returns the hint, or None when nothing was learned.
     """
     if name not in MEMORY_FIELDS or invoice.vendor_id is None:
         return None
-    extraction = (
-        Extraction.objects.filter(document_id=invoice.document_id, status=Extraction.Status.SUCCEEDED)
-        .order_by("-started_at").only("text").first()
-    )
-    found = _find_labelled(name, value, extraction.text) if extraction and extraction.text else None
+    found = None
+    if not (label and page and bbox):
+        extraction = (
+            Extraction.objects.filter(document_id=invoice.document_id, status=Extraction.Status.SUCCEEDED)
+            .order_by("-started_at").only("text").first()
+        )
+        found = _find_labelled(name, value, extraction.text) if extraction and extraction.text else None
     if found is None and not (page and bbox):
         return None
-    label, raw = found or ("", "")
+    label, raw = found or (label, raw if page and bbox else "")
     defaults = {
         "label": label[:100],
         "page": page,
@@ -137,18 +148,49 @@ def _value_after_label(hint: VendorFieldHint, text: str):
     return None
 
 
+# How far a remembered box may have moved on the vendor's next invoice (PDF points), and how
+# much longer the value may be than the one the clerk clicked (a longer number, a bigger total).
+POSITION_SLACK = 6.0
+POSITION_GROW_RIGHT = 0.6
+
+
+def _value_at_position(hint: VendorFieldHint, invoice: Invoice):
+    """The value in the hint's box on the same page of ``invoice``'s original, or None."""
+    from apinvoices.exceptions import ApplicationError
+    from apinvoices.services.words import document_page_words, words_in_box
+
+    try:
+        words = document_page_words(document=invoice.document, page=hint.page)
+    except ApplicationError:
+        return None
+    x0, top, x1, bottom = hint.bbox
+    grown = [x0, top, x1 + (x1 - x0) * POSITION_GROW_RIGHT, bottom]
+    inside = words_in_box(words, grown, slack=POSITION_SLACK)
+    for k in range(min(VALUE_WORDS, len(inside)), 0, -1):
+        parsed = _parse(hint.field_name, " ".join(w[0] for w in inside[:k]),
+                        decimal_separator=hint.number_format, date_order=hint.date_order)
+        if parsed not in (None, ""):
+            return parsed
+    return None
+
+
 def invoice_apply_vendor_memory(*, invoice: Invoice, extraction: Extraction) -> list[str]:
     """Re-read the fields the vendor's hints cover from ``extraction``'s text, overriding the
     generic reading (never a clerk's value). Returns the field names set from memory.
 
-    Only hints with a label are applied; an amount is only stored when the invoice has a currency.
+    A hint with a label reads the value printed after that label; one without (or whose label
+    is not on this invoice) but with a page box reads the words in that box of the original. An
+    amount is only stored when the invoice has a currency.
     """
     from apinvoices.money import quantize_amount
     from apinvoices.services.invoices import _min_key_confidence, normalize_invoice_number
 
     if invoice.vendor_id is None or not extraction.text:
         return []
-    hints = list(VendorFieldHint.objects.filter(vendor_id=invoice.vendor_id).exclude(label=""))
+    hints = list(
+        VendorFieldHint.objects.filter(vendor_id=invoice.vendor_id)
+        .exclude(Q(label="") & (Q(page__isnull=True) | Q(bbox__isnull=True)))
+    )
     if not hints:
         return []
     clerk_fields = set(invoice.fields.filter(source=FieldSource.CLERK).values_list("name", flat=True))
@@ -158,7 +200,9 @@ def invoice_apply_vendor_memory(*, invoice: Invoice, extraction: Extraction) -> 
         for hint in hints:
             if hint.field_name in clerk_fields:
                 continue
-            value = _value_after_label(hint, extraction.text)
+            value = _value_after_label(hint, extraction.text) if hint.label else None
+            if value is None and hint.page and hint.bbox:
+                value = _value_at_position(hint, invoice)
             if value is None:
                 continue
             if hint.field_name in _AMOUNT_FIELDS:

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from apinvoices.audit import audit_actor
-from apinvoices.exceptions import ApplicationError
+from apinvoices.exceptions import ApplicationError, ErrorCode
 from apinvoices.extraction.fields import parse_amount, parse_date
 from apinvoices.extraction.identifiers import (
     is_valid_iban,
@@ -108,6 +108,7 @@ def invoice_update_field(
     actor,
     page: int | None = None,
     bbox: list[float] | None = None,
+    label: str = "",
 ) -> Invoice:
     """Set one field to what a clerk typed, as the clerk's own value.
 
@@ -158,6 +159,7 @@ def invoice_update_field(
                 "updated_by": actor,
                 "updated_at": timezone.now(),
                 **({"page": page, "bbox": bbox} if page and bbox else {}),
+                **({"label": label[:100]} if label else {}),
             },
         )
         InvoiceEvent.objects.create(
@@ -168,7 +170,8 @@ def invoice_update_field(
             params={"field": name, "old": _as_text(old), "new": _as_text(new)},
         )
         if new not in (None, "") and invoice.vendor_id:
-            vendor_memory_learn(invoice=invoice, name=name, value=new, actor=actor, page=page, bbox=bbox)
+            vendor_memory_learn(invoice=invoice, name=name, value=new, actor=actor, page=page, bbox=bbox,
+                                label=label, raw=value)
         if name == "vendor_iban" and new:
             from apinvoices.services.vendors import bank_account_propose_from_invoice
 
@@ -247,3 +250,360 @@ def invoice_send_to_approval(*, invoice: Invoice, actor) -> Invoice:
     if blocking:
         raise ApplicationError(f"Resolve the {blocking} blocking exception(s) first.")
     return invoice_submit_for_approval(invoice=invoice, actor=actor, source="review")
+
+
+# --- Lines and the tax breakdown ------------------------------------------------------------------
+
+# Columns of a line a clerk edits, and of a tax row.
+LINE_COLUMNS = ("description", "quantity", "unit_price", "amount")
+TAX_COLUMNS = ("rate", "base_amount", "tax_amount")
+_MAX_TAX_RATE = Decimal("100")
+
+
+def parse_decimal(*, raw: str, what: str, places: int, max_digits: int = 18) -> Decimal | None:
+    """A number as a clerk types it (``1234.5``, ``1.234,50``, ``1 234,5``, ``19 %``), rounded
+    half-up to ``places`` decimals; None for blank. Raises ``ApplicationError`` for anything
+    else or a number too large for its column."""
+    from decimal import ROUND_HALF_UP
+
+    raw = (raw or "").strip().rstrip("%").strip()
+    if not raw:
+        return None
+    try:
+        number = Decimal(raw)
+    except InvalidOperation:
+        number = parse_amount(raw)
+    if number is None or not number.is_finite():
+        raise ApplicationError(f"“{raw}” is not a number ({what}).")
+    number = number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    if len(number.as_tuple().digits) > max_digits:
+        raise ApplicationError(f"“{raw}” is too large ({what}).")
+    return number
+
+
+def _locked_editable(invoice: Invoice) -> Invoice:
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.state not in EDIT_STATES:
+        raise ApplicationError(
+            f"An invoice in state “{invoice.get_state_display()}” cannot be edited."
+        )
+    return invoice
+
+
+def _line_values(*, invoice: Invoice, values: dict[str, str]) -> dict:
+    from apinvoices.money import QUANTITY_DECIMAL_PLACES, UNIT_PRICE_DECIMAL_PLACES
+
+    parsed: dict = {}
+    if "description" in values:
+        parsed["description"] = " ".join((values["description"] or "").split())[:500]
+    if "quantity" in values:
+        parsed["quantity"] = parse_decimal(raw=values["quantity"], what="quantity", places=QUANTITY_DECIMAL_PLACES)
+    if "unit_price" in values:
+        parsed["unit_price"] = parse_decimal(raw=values["unit_price"], what="unit price", places=UNIT_PRICE_DECIMAL_PLACES)
+    if "amount" in values:
+        raw = (values["amount"] or "").strip()
+        if raw and not invoice.currency:
+            raise ApplicationError("Set the currency before the amounts.")
+        amount = parse_decimal(raw=raw, what="amount", places=6)
+        parsed["amount"] = quantize_amount(amount, invoice.currency) if amount is not None else None
+    return parsed
+
+
+def _tax_values(*, invoice: Invoice, values: dict[str, str]) -> dict:
+    if not invoice.currency:
+        raise ApplicationError("Set the currency before the tax breakdown.")
+    parsed: dict = {}
+    if "rate" in values:
+        rate = parse_decimal(raw=values["rate"], what="rate", places=3, max_digits=6)
+        if rate is None or not Decimal(0) <= rate <= _MAX_TAX_RATE:
+            raise ApplicationError("The tax rate is a percentage between 0 and 100.")
+        parsed["rate"] = rate
+    for column, what in (("base_amount", "base"), ("tax_amount", "tax")):
+        if column in values:
+            amount = parse_decimal(raw=values[column], what=what, places=6)
+            parsed[column] = quantize_amount(amount, invoice.currency) if amount is not None else None
+    return parsed
+
+
+_MONEY_COLUMNS = frozenset({"amount", "base_amount", "tax_amount"})
+
+
+def _text(value, column: str = "", currency: str = "") -> str:
+    """A value for the timeline: amounts at the currency's minor unit, other numbers without
+    trailing zeros ("2", "19.5"), never in exponent form."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        if column in _MONEY_COLUMNS and currency:
+            return str(quantize_amount(value, currency))
+        text = format(value, "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    return str(value)
+
+
+def _after_line_edit(*, invoice: Invoice, actor, message: str, params: dict) -> Invoice:
+    """Shared tail of every line/tax edit, inside the caller's transaction: mark the invoice as
+    a clerk's (a re-extraction keeps the lines), record the timeline event, re-route an
+    invoice already in approval. Returns None when the caller should re-evaluate."""
+    if not invoice.touched_by_human:
+        invoice.touched_by_human = True
+        invoice.save(update_fields=["touched_by_human", "updated_at"])
+    InvoiceEvent.objects.create(
+        invoice=invoice, kind=InvoiceEvent.Kind.FIELD_EDIT, actor=actor, message=message, params=params,
+    )
+    if invoice.state in REROUTE_STATES:
+        from apinvoices.checks import invoice_run_checks
+
+        invoice_run_checks(invoice=invoice, source="review")
+        reroute = import_string(settings.AP_APPROVAL_REROUTE)
+        return reroute(invoice, actor, reason=message)
+    return None
+
+
+def _finish(result: Invoice | None, invoice: Invoice, actor) -> Invoice:
+    if result is not None:
+        return result
+    return invoice_evaluate(invoice=invoice, actor=actor, source="review")
+
+
+def _describe(values: dict, currency: str) -> str:
+    return ", ".join(f"{k} {_text(v, k, currency) or '—'}" for k, v in values.items())
+
+
+def invoice_line_update(*, invoice: Invoice, line_id: int, values: dict[str, str], actor) -> Invoice:
+    """Change one line's description, quantity, unit price and/or amount (only the keys given).
+
+    Numbers are parsed as typed (``1.234,50`` and ``1234.50`` both work); the amount is rounded
+    to the invoice currency's minor unit. One transaction: the line, an ``InvoiceEvent`` with
+    old and new values, auditlog history naming ``actor``; then the checks run again (so the
+    "lines sum to net" finding opens or closes) and an invoice in approval is routed again.
+    Raises ``ApplicationError`` and changes nothing for a bad value, a line of another invoice,
+    or an invoice whose state does not allow edits.
+    """
+    result = None
+    with transaction.atomic(), audit_actor(actor):
+        invoice = _locked_editable(invoice)
+        line = invoice.lines.filter(pk=line_id).first()
+        if line is None:
+            raise ApplicationError("No such line on this invoice.", code=ErrorCode.NOT_FOUND)
+        new = _line_values(invoice=invoice, values={k: v for k, v in values.items() if k in LINE_COLUMNS})
+        changes = {k: (getattr(line, k), v) for k, v in new.items() if getattr(line, k) != v}
+        if not changes:
+            return invoice
+        for column, (_old, value) in changes.items():
+            setattr(line, column, value)
+        line.full_clean(exclude=["invoice", "po_line"])
+        line.save(update_fields=list(changes))
+        message = f"Line {line.position}: " + "; ".join(
+            f"{k} {_text(old, k, invoice.currency) or '—'} → {_text(v, k, invoice.currency) or '—'}"
+            for k, (old, v) in changes.items()
+        )
+        result = _after_line_edit(
+            invoice=invoice, actor=actor, message=message,
+            params={"line": line.position, "action": "edit",
+                    "old": {k: _text(old, k, invoice.currency) for k, (old, _v) in changes.items()},
+                    "new": {k: _text(v, k, invoice.currency) for k, (_o, v) in changes.items()}},
+        )
+    return _finish(result, invoice, actor)
+
+
+def invoice_line_add(*, invoice: Invoice, values: dict[str, str], actor) -> Invoice:
+    """Append a line (position after the last). When the amount is blank but quantity and unit
+    price are given, the amount is their product rounded to the currency. Same transaction,
+    audit, checks and state rules as ``invoice_line_update``; a line with neither a
+    description nor an amount is refused."""
+    from apinvoices.models import InvoiceLine
+
+    result = None
+    with transaction.atomic(), audit_actor(actor):
+        invoice = _locked_editable(invoice)
+        new = _line_values(invoice=invoice, values={k: values.get(k, "") for k in LINE_COLUMNS})
+        if new["amount"] is None and new["quantity"] is not None and new["unit_price"] is not None:
+            if not invoice.currency:
+                raise ApplicationError("Set the currency before the amounts.")
+            new["amount"] = quantize_amount(new["quantity"] * new["unit_price"], invoice.currency)
+        if not new["description"] and new["amount"] is None:
+            raise ApplicationError("A line needs a description or an amount.")
+        last = invoice.lines.order_by("-position").values_list("position", flat=True).first() or 0
+        line = InvoiceLine(invoice=invoice, position=last + 1, **new)
+        line.full_clean(exclude=["invoice", "po_line"])
+        line.save()
+        result = _after_line_edit(
+            invoice=invoice, actor=actor,
+            message=f"Line {line.position} added: {_describe(new, invoice.currency)}",
+            params={"line": line.position, "action": "add", "new": {k: _text(v, k, invoice.currency) for k, v in new.items()}},
+        )
+    return _finish(result, invoice, actor)
+
+
+def invoice_line_delete(*, invoice: Invoice, line_id: int, actor) -> Invoice:
+    """Delete one line and close the gap in the positions (later lines move up by one). Same
+    transaction, audit (the removed values are kept in the event), checks and state rules as
+    ``invoice_line_update``."""
+    result = None
+    with transaction.atomic(), audit_actor(actor):
+        invoice = _locked_editable(invoice)
+        line = invoice.lines.filter(pk=line_id).first()
+        if line is None:
+            raise ApplicationError("No such line on this invoice.", code=ErrorCode.NOT_FOUND)
+        old = {k: getattr(line, k) for k in LINE_COLUMNS}
+        position = line.position
+        line.delete()
+        # One row at a time in ascending order: each target position is free when it is taken.
+        for later in invoice.lines.filter(position__gt=position).order_by("position"):
+            later.position -= 1
+            later.save(update_fields=["position"])
+        result = _after_line_edit(
+            invoice=invoice, actor=actor,
+            message=f"Line {position} deleted: {_describe(old, invoice.currency)}",
+            params={"line": position, "action": "delete", "old": {k: _text(v, k, invoice.currency) for k, v in old.items()}},
+        )
+    return _finish(result, invoice, actor)
+
+
+def invoice_tax_update(*, invoice: Invoice, tax_id: int, values: dict[str, str], actor) -> Invoice:
+    """Change one row of the tax breakdown (rate in percent, base, tax; only the keys given).
+    Base and tax cannot be blanked. Same transaction, audit, checks and state rules as
+    ``invoice_line_update``."""
+    result = None
+    with transaction.atomic(), audit_actor(actor):
+        invoice = _locked_editable(invoice)
+        tax = invoice.taxes.filter(pk=tax_id).first()
+        if tax is None:
+            raise ApplicationError("No such tax row on this invoice.", code=ErrorCode.NOT_FOUND)
+        new = _tax_values(invoice=invoice, values={k: v for k, v in values.items() if k in TAX_COLUMNS})
+        if any(v is None for v in new.values()):
+            raise ApplicationError("A tax row needs its base and its tax; delete the row instead.")
+        changes = {k: (getattr(tax, k), v) for k, v in new.items() if getattr(tax, k) != v}
+        if not changes:
+            return invoice
+        for column, (_old, value) in changes.items():
+            setattr(tax, column, value)
+        tax.full_clean(exclude=["invoice"])
+        tax.save(update_fields=list(changes))
+        message = f"Tax {_text(tax.rate)} %: " + "; ".join(
+            f"{k} {_text(old, k, invoice.currency)} → {_text(v, k, invoice.currency)}"
+            for k, (old, v) in changes.items()
+        )
+        result = _after_line_edit(
+            invoice=invoice, actor=actor, message=message,
+            params={"tax": tax.pk, "action": "edit",
+                    "old": {k: _text(old, k, invoice.currency) for k, (old, _v) in changes.items()},
+                    "new": {k: _text(v, k, invoice.currency) for k, (_o, v) in changes.items()}},
+        )
+    return _finish(result, invoice, actor)
+
+
+def invoice_tax_add(*, invoice: Invoice, values: dict[str, str], actor) -> Invoice:
+    """Add a row to the tax breakdown. A blank tax is computed as base × rate / 100 rounded to
+    the currency. Same transaction, audit, checks and state rules as ``invoice_line_update``."""
+    from apinvoices.models import InvoiceTax
+
+    result = None
+    with transaction.atomic(), audit_actor(actor):
+        invoice = _locked_editable(invoice)
+        new = _tax_values(invoice=invoice, values={k: values.get(k, "") for k in TAX_COLUMNS})
+        if new["base_amount"] is None:
+            raise ApplicationError("A tax row needs its base amount.")
+        if new["tax_amount"] is None:
+            new["tax_amount"] = quantize_amount(new["base_amount"] * new["rate"] / 100, invoice.currency)
+        tax = InvoiceTax(invoice=invoice, **new)
+        tax.full_clean(exclude=["invoice"])
+        tax.save()
+        result = _after_line_edit(
+            invoice=invoice, actor=actor, message=f"Tax row added: {_describe(new, invoice.currency)}",
+            params={"tax": tax.pk, "action": "add", "new": {k: _text(v, k, invoice.currency) for k, v in new.items()}},
+        )
+    return _finish(result, invoice, actor)
+
+
+def invoice_tax_delete(*, invoice: Invoice, tax_id: int, actor) -> Invoice:
+    """Delete one row of the tax breakdown. Same transaction, audit, checks and state rules as
+    ``invoice_line_update``."""
+    result = None
+    with transaction.atomic(), audit_actor(actor):
+        invoice = _locked_editable(invoice)
+        tax = invoice.taxes.filter(pk=tax_id).first()
+        if tax is None:
+            raise ApplicationError("No such tax row on this invoice.", code=ErrorCode.NOT_FOUND)
+        old = {k: getattr(tax, k) for k in TAX_COLUMNS}
+        tax_pk = tax.pk
+        tax.delete()
+        result = _after_line_edit(
+            invoice=invoice, actor=actor, message=f"Tax row deleted: {_describe(old, invoice.currency)}",
+            params={"tax": tax_pk, "action": "delete", "old": {k: _text(v, k, invoice.currency) for k, v in old.items()}},
+        )
+    return _finish(result, invoice, actor)
+
+
+# --- Filling a field by clicking a word on the page image ----------------------------------------
+
+# Fields whose value may span several words (a date "12 March 2024", an amount "1 234,56"):
+# the clicked word is extended to the right, one word at a time, until the text parses.
+_MULTI_WORD_FIELDS = AMOUNT_FIELDS | DATE_FIELDS
+# Free-text fields: the clicked word and the rest of its line.
+_LINE_FIELDS = frozenset({"vendor_name", "payment_terms"})
+_LABEL_WORDS = 3
+_VALUE_WORDS = 4
+
+
+def _label_before(line: list, first) -> str:
+    """The words printed just before the value on its line: up to three, stopping at one that
+    holds a digit (a number next to the label changes from invoice to invoice)."""
+    before = [w for w in line if w[3] <= first[1] + 0.5 and w is not first]
+    label = []
+    for word in reversed(before[-_LABEL_WORDS:]):
+        if any(ch.isdigit() for ch in word[0]):
+            break
+        label.insert(0, word[0])
+    return " ".join(label).rstrip(":#").strip()
+
+
+def invoice_field_pick_word(*, invoice: Invoice, name: str, page: int, x: float, y: float, actor) -> Invoice:
+    """Fill field ``name`` with the word a clerk clicked at (``x``, ``y``) on page ``page`` of
+    the original (page-image frame, see ``services.words``), and teach vendor memory where this
+    vendor prints it.
+
+    The text comes from the stored word boxes, never from the browser. Amounts and dates take
+    following words on the same line until the text parses; vendor name and terms take the rest
+    of the line. The value is set through ``invoice_update_field`` (source clerk, audited,
+    checks re-run, re-routed in approval) with the words' box and the label printed before it.
+    Raises ``ApplicationError`` when no word is there or its text does not fit the field.
+    """
+    from apinvoices.services.words import document_page_words, same_line
+
+    if name not in REVIEW_FIELDS:
+        raise ApplicationError(f"“{name}” cannot be edited.")
+    invoice = Invoice.objects.select_related("document").get(pk=invoice.pk)
+    words = document_page_words(document=invoice.document, page=page)
+    slack = 2.0
+    hits = [w for w in words if w[1] - slack <= x <= w[3] + slack and w[2] - slack <= y <= w[4] + slack]
+    if not hits:
+        raise ApplicationError("There is no word at that spot; click on the text itself.")
+    first = min(hits, key=lambda w: abs((w[1] + w[3]) / 2 - x) + abs((w[2] + w[4]) / 2 - y))
+    line = same_line(words, first)
+    following = [w for w in line if w[1] >= first[1] - 0.5 and w is not first]
+    if name in _LINE_FIELDS:
+        choices = [[first, *following]]
+    elif name in _MULTI_WORD_FIELDS:
+        choices = [[first, *following[:k]] for k in range(_VALUE_WORDS)]
+    else:
+        choices = [[first]]
+    chosen, error = None, None
+    for candidate in choices:
+        text = " ".join(w[0] for w in candidate)
+        try:
+            coerce_field_value(name=name, raw=text, currency=invoice.currency)
+        except ApplicationError as err:
+            error = error or err
+            continue
+        chosen = candidate
+        break
+    if chosen is None:
+        raise ApplicationError(f"“{first[0]}” does not fit this field: {error.message}") from error
+    text = " ".join(w[0] for w in chosen)
+    bbox = [min(w[1] for w in chosen), min(w[2] for w in chosen), max(w[3] for w in chosen), max(w[4] for w in chosen)]
+    return invoice_update_field(
+        invoice=invoice, name=name, value=text, actor=actor, page=page, bbox=bbox,
+        label=_label_before(line, first),
+    )

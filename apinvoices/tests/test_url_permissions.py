@@ -84,6 +84,39 @@ EXPECTATIONS: dict[str, Expect] = {
         get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403"),
         kwargs=lambda w: {"pk": w.invoice.pk, "name": "po_number"},
     ),
+    # Editable lines and tax breakdown: an empty POST is refused (or changes nothing) with a
+    # message and a redirect back; edit rows come before delete rows (the walk deletes them).
+    "apinvoices:invoice_line_add": Expect(
+        get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403"), kwargs=_invoice, missing=404
+    ),
+    "apinvoices:invoice_line_edit": Expect(
+        get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403"),
+        kwargs=lambda w: {"pk": w.invoice.pk, "line_pk": w.invoice.lines.get().pk},
+    ),
+    "apinvoices:invoice_line_delete": Expect(
+        get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403"),
+        kwargs=lambda w: {"pk": w.invoice.pk, "line_pk": w.invoice.lines.get().pk},
+    ),
+    "apinvoices:invoice_tax_add": Expect(
+        get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403"), kwargs=_invoice, missing=404
+    ),
+    "apinvoices:invoice_tax_edit": Expect(
+        get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403"),
+        kwargs=lambda w: {"pk": w.invoice.pk, "tax_pk": w.invoice.taxes.get().pk},
+    ),
+    "apinvoices:invoice_tax_delete": Expect(
+        get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403"),
+        kwargs=lambda w: {"pk": w.invoice.pk, "tax_pk": w.invoice.taxes.get().pk},
+    ),
+    # The world's original is not a PDF that can be read: past the permission check, a 404.
+    "apinvoices:document_page_words": Expect(
+        get=row("302 404 403 404 404 403"), kwargs=lambda w: {"pk": w.document.pk, "page": 1}
+    ),
+    # An empty POST (no click position) is refused with a message and a redirect back.
+    "apinvoices:invoice_field_pick": Expect(
+        get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403"),
+        kwargs=lambda w: {"pk": w.invoice.pk, "name": "invoice_number"},
+    ),
     "apinvoices:invoice_exceptions": Expect(get=STAFF_AND_AUDITOR, kwargs=_invoice, missing=404),
     "apinvoices:invoice_send": Expect(
         get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403"), kwargs=_invoice, missing=404

@@ -52,7 +52,7 @@ def test_detail_shows_fields_with_confidence_source_lines_taxes_exceptions_timel
     assert 'class="conf conf-low"' in body and "55%" in body  # number, from OCR
     assert "PDF text" in body and "OCR" in body
     assert "Line 1" in body and "Line 2" in body
-    assert "19&thinsp;%" in body
+    assert 'name="rate" value="19"' in body  # the tax breakdown, editable for a clerk
     assert "Due date before issue date" in body
     assert "task:extract" in body and "event 1" in body
     assert "billing@vendor.test" in body

@@ -273,3 +273,31 @@ def test_xml_original_is_shown_as_formatted_text(client, cast):
     html = client.get(reverse("apinvoices:invoice_detail", args=[invoice.pk])).content.decode()
     assert 'class="xml-text"' in html and "&lt;ID&gt;X-1&lt;/ID&gt;" in html and "<script>" not in html
     assert client.get(reverse("apinvoices:document_page", args=[document.pk, 1])).status_code == 404
+
+
+def test_words_of_a_page_as_json_and_a_click_fills_the_field_row(client, cast):
+    invoice = _pdf_invoice(state=S.NEEDS_REVIEW, invoice_number="")
+    client.force_login(cast.clerk)
+    html = client.get(reverse("apinvoices:invoice_detail", args=[invoice.pk])).content.decode()
+    assert reverse("apinvoices:document_page_words", args=[invoice.document_id, 1]) in html
+    assert reverse("apinvoices:invoice_field_pick", args=[invoice.pk, "invoice_number"]) in html
+
+    words = client.get(reverse("apinvoices:document_page_words", args=[invoice.document_id, 1])).json()["words"]
+    text, x0, top, x1, bottom = next(w for w in words if w[0] == "QS-1")
+    url = reverse("apinvoices:invoice_field_pick", args=[invoice.pk, "invoice_number"])
+
+    response = client.post(url, {"page": "1", "x": str((x0 + x1) / 2), "y": str((top + bottom) / 2)}, **HTMX)
+
+    assert response.status_code == 200 and response["HX-Trigger"] == "ap:exceptions-changed"
+    assert 'id="input-invoice_number" name="value" autocomplete="off"\n               value="QS-1"' in response.content.decode()
+    invoice.refresh_from_db()
+    assert invoice.invoice_number == "QS-1"
+
+    missed = client.post(url, {"page": "1", "x": "590", "y": "5"}, **HTMX)
+    assert missed.status_code == 422 and "no word at that spot" in missed.content.decode()
+    assert client.get(reverse("apinvoices:document_page_words", args=[invoice.document_id, 3])).status_code == 404
+
+    client.force_login(cast.auditor)
+    assert client.post(url, {"page": "1", "x": "1", "y": "1"}, **HTMX).status_code == 403
+    html = client.get(reverse("apinvoices:invoice_detail", args=[invoice.pk])).content.decode()
+    assert "words.json" not in html and "/pick/" not in html
