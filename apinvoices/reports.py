@@ -18,6 +18,7 @@ from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
 from apinvoices.models import Invoice, InvoiceEvent, InvoiceException
+from apinvoices.selectors import exceptions_open
 
 S = Invoice.State
 # States an invoice is in once someone approved it (the touchless-rate denominator).
@@ -101,7 +102,7 @@ def dashboard_get(*, today: date | None = None) -> Dashboard:
 
     kind_labels = dict(InvoiceException.Kind.choices)
     exc_rows = (
-        InvoiceException.objects.filter(status=InvoiceException.Status.OPEN)
+        exceptions_open(scope="work")  # as the exception queue counts them
         .order_by()
         .values_list("kind")
         .annotate(n=Count("pk"))

@@ -17,6 +17,7 @@ from apinvoices.exceptions import ApplicationError, ErrorCode
 from apinvoices.models import Document, Invoice, InvoiceException, Vendor, VendorBankAccount
 from apinvoices.selectors import (
     EXCEPTION_AGES,
+    EXCEPTION_SCOPES,
     clerk_queue_next,
     exception_counts_by_kind,
     exception_list_open,
@@ -355,10 +356,13 @@ def exception_list(request):
     age = request.GET.get("age", "")
     vendor_id = request.GET.get("vendor", "")
     vendor_id = int(vendor_id) if vendor_id.isdigit() else None
-    page = Paginator(exception_list_open(kind=kind, vendor_id=vendor_id, age=age), EXCEPTION_PAGE_SIZE).get_page(
+    scope = request.GET.get("scope", "work")
+    scope = scope if scope in EXCEPTION_SCOPES else "work"
+    page = Paginator(exception_list_open(kind=kind, vendor_id=vendor_id, age=age, scope=scope),
+                     EXCEPTION_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    counts = exception_counts_by_kind()
+    counts = exception_counts_by_kind(scope=scope)
     labels = dict(InvoiceException.Kind.choices)
     context = {
         "page": page,
@@ -367,6 +371,7 @@ def exception_list(request):
         "kind": kind,
         "age": age,
         "ages": EXCEPTION_AGES,
+        "scope": scope,
         "vendor": Vendor.objects.filter(pk=vendor_id).first() if vendor_id else None,
         "can_work": request.user.has_perm("apinvoices.work_exception"),
     }

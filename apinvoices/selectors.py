@@ -143,16 +143,32 @@ def inbox_nav_counts() -> dict[str, int]:
 EXCEPTION_AGES = (("today", "Today", 0, 1), ("week", "1–7 days", 1, 8), ("older", "Older", 8, None))
 
 
-def exception_list_open(*, kind: str = "", vendor_id: int | None = None, age: str = "") -> QuerySet[InvoiceException]:
-    """Open exceptions, oldest first, with invoice and vendor joined (one query per page)."""
+# Which invoices' findings the exception queue shows: those a clerk still has to work, or all,
+# including warnings that stayed open on invoices already sent on (approved, posted, paid).
+EXCEPTION_SCOPES = ("work", "all")
+
+
+def exceptions_open(*, scope: str = "work") -> QuerySet[InvoiceException]:
+    qs = InvoiceException.objects.filter(status=InvoiceException.Status.OPEN)
+    if scope != "all":
+        qs = qs.filter(invoice__state__in=Invoice.CLERK_WORK_STATES)
+    return qs
+
+
+def exception_list_open(
+    *, kind: str = "", vendor_id: int | None = None, age: str = "", scope: str = "work"
+) -> QuerySet[InvoiceException]:
+    """Open exceptions, blocking before warnings, oldest first, with invoice and vendor joined
+    (one query per page). ``scope`` "work" (default) keeps to invoices still in the clerk's
+    hands; "all" adds the warnings left open on invoices already sent on."""
     from datetime import timedelta
 
     from django.utils import timezone
 
     qs = (
-        InvoiceException.objects.filter(status=InvoiceException.Status.OPEN)
+        exceptions_open(scope=scope)
         .select_related("invoice", "invoice__vendor")
-        .order_by("created_at", "pk")
+        .order_by("severity", "created_at", "pk")
     )
     if kind:
         qs = qs.filter(kind=kind)
@@ -167,10 +183,10 @@ def exception_list_open(*, kind: str = "", vendor_id: int | None = None, age: st
     return qs
 
 
-def exception_counts_by_kind() -> dict[str, dict[str, int]]:
-    """{kind: {"total": n, "blocking": m}} over open exceptions, in one aggregate query."""
+def exception_counts_by_kind(*, scope: str = "work") -> dict[str, dict[str, int]]:
+    """{kind: {"total": n, "blocking": m}} over open exceptions in ``scope``, in one query."""
     rows = (
-        InvoiceException.objects.filter(status=InvoiceException.Status.OPEN)
+        exceptions_open(scope=scope)
         .values("kind")
         .annotate(total=Count("pk"), blocking=Count("pk", filter=Q(severity=InvoiceException.Severity.BLOCKING)))
         .order_by()

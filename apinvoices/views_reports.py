@@ -56,7 +56,7 @@ def dashboard(request):
         "state_chart": bar_chart(rows=[(label, n) for _s, label, n in data.by_state if n],
                                  title=_("Invoices by state")),
         "exception_chart": bar_chart(rows=[(label, n) for _k, label, n in data.exceptions_by_kind],
-                                     title=_("Open exceptions by kind")),
+                                     title=_("Open exceptions on invoices in work")),
         "touchless_percent": None if data.touchless_rate is None else data.touchless_rate * 100,
         "cycle_median": _duration(data.cycle.median),
         "cycle_p90": _duration(data.cycle.p90),

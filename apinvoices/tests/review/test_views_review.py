@@ -156,6 +156,27 @@ def test_exception_queue_filters_by_kind_vendor_and_age(client, cast):
     assert [e.pk for e in client.get(url, {"age": "older"}).context["page"].object_list] == [old.pk]
 
 
+def test_exception_queue_keeps_to_invoices_in_work_unless_asked_for_all(client, cast):
+    working = InvoiceFactory(state=S.NEEDS_REVIEW)
+    posted = InvoiceFactory(state=S.POSTED)
+    warning = InvoiceException.objects.create(invoice=working, kind="dates", key="w", severity="warning",
+                                              message="weekend")
+    blocking = InvoiceException.objects.create(invoice=working, kind="bank_details", key="b",
+                                               severity="blocking", message="unverified IBAN")
+    left_open = InvoiceException.objects.create(invoice=posted, kind="dates", key="p", severity="warning",
+                                                message="weekend, sent on anyway")
+    client.force_login(cast.clerk)
+    url = reverse("apinvoices:exception_list")
+
+    in_work = client.get(url)
+    assert [e.pk for e in in_work.context["page"].object_list] == [blocking.pk, warning.pk], "blocking first"
+    assert in_work.context["total"] == 2
+    everything = client.get(url, {"scope": "all"})
+    assert {e.pk for e in everything.context["page"].object_list} == {blocking.pk, warning.pk, left_open.pk}
+    assert everything.context["total"] == 3
+    assert client.get(url, {"scope": "bogus"}).context["scope"] == "work"
+
+
 def test_bulk_dismiss_only_touches_warnings_and_needs_a_reason(client, cast):
     _exceptions(2)
     ids = list(InvoiceException.objects.values_list("pk", flat=True))
