@@ -12,7 +12,7 @@ import io
 import random
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -124,7 +124,10 @@ def demo_vendors_ensure() -> dict[str, object]:
     return vendors
 
 
-def _purchase_order_for(spec, vendor, *, number: str, price_bump: Decimal, received_share: Decimal):
+def _purchase_order_for(spec, vendor, *, number: str, price_rise: Decimal, received_share: Decimal):
+    """A purchase order for the lines of ``spec``: ordered at the billed price less
+    ``price_rise`` (a fraction), with ``received_share`` of each quantity received (whole units
+    stay whole: half of 3 pallets received is 1, not 1.5)."""
     from apinvoices.models import GoodsReceipt, PurchaseOrder, PurchaseOrderLine
 
     po, created = PurchaseOrder.objects.get_or_create(
@@ -137,9 +140,11 @@ def _purchase_order_for(spec, vendor, *, number: str, price_bump: Decimal, recei
     for line in spec.lines:
         po_line = PurchaseOrderLine.objects.create(
             purchase_order=po, line_no=line.position, description=line.description,
-            quantity=line.quantity, unit_price=(line.unit_price - price_bump).quantize(Decimal("0.01")),
+            quantity=line.quantity, unit_price=(line.unit_price / (1 + price_rise)).quantize(Decimal("0.01")),
         )
-        received = (line.quantity * received_share).quantize(Decimal("0.0001"))
+        received = line.quantity * received_share
+        if line.quantity == line.quantity.to_integral_value():
+            received = received.to_integral_value(ROUND_FLOOR)
         if received > 0:
             GoodsReceipt.objects.create(
                 po_line=po_line, quantity=received, received_on=spec.issue_date - timedelta(days=3),
@@ -216,22 +221,22 @@ def demo_documents(vendors: dict) -> list[DemoDocument]:
     for spec in specs[4:]:
         if spec.po_number:
             _purchase_order_for(spec, vendors[spec.vendor.tax_id], number=spec.po_number,
-                                price_bump=Decimal("0"), received_share=Decimal("1"))
+                                price_rise=Decimal("0"), received_share=Decimal("1"))
 
     # The cases a clerk meets every week.
     base = specs[0]
     po_spec = replace(specs[1], po_number="PO-2026-0101")
     docs[1] = DemoDocument("demo-02-pdf-po-matched.pdf", render_document(po_spec, "pdf", rng).content, "PO, fully received")
     _purchase_order_for(po_spec, vendors[po_spec.vendor.tax_id], number="PO-2026-0101",
-                        price_bump=Decimal("0"), received_share=Decimal("1"))
+                        price_rise=Decimal("0"), received_share=Decimal("1"))
     short_spec = replace(specs[2], po_number="PO-2026-0102")
     docs[2] = DemoDocument("demo-03-pdf-po-partly-received.pdf", render_document(short_spec, "pdf", rng).content, "PO, half received")
     _purchase_order_for(short_spec, vendors[short_spec.vendor.tax_id], number="PO-2026-0102",
-                        price_bump=Decimal("0"), received_share=Decimal("0.5"))
+                        price_rise=Decimal("0"), received_share=Decimal("0.5"))
     dear_spec = replace(specs[3], po_number="PO-2026-0103")
     docs[3] = DemoDocument("demo-04-pdf-po-price-up.pdf", render_document(dear_spec, "pdf", rng).content, "PO, price above order")
     _purchase_order_for(dear_spec, vendors[dear_spec.vendor.tax_id], number="PO-2026-0103",
-                        price_bump=Decimal("9.00"), received_share=Decimal("1"))
+                        price_rise=Decimal("0.08"), received_share=Decimal("1"))
 
     duplicate = replace(base, layout="modern" if base.layout != "modern" else "grid")
     docs.append(DemoDocument("demo-dup-resent.pdf", render_document(duplicate, "pdf", rng).content, "same invoice sent again"))

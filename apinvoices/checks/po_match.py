@@ -32,7 +32,13 @@ def tolerance_for(vendor_id: int | None) -> MatchTolerance:
     return tolerances.get(vendor_id) or tolerances.get(None) or MatchTolerance()
 
 
-def _match_line(line: InvoiceLine, po_lines: list[PurchaseOrderLine]) -> PurchaseOrderLine | None:
+def _match_line(
+    line: InvoiceLine, po_lines: list[PurchaseOrderLine], *, taken: set[int] = frozenset()
+) -> PurchaseOrderLine | None:
+    """The order line this invoice line bills: the one linked by hand, else the best description
+    match. An order line already matched to an earlier invoice line loses ties to a free one,
+    and the same line number breaks ties, so two lines with one description ("Express parcel"
+    twice) match two order lines instead of doubling the quantity on one."""
     if line.po_line_id:
         return next((p for p in po_lines if p.pk == line.po_line_id), None)
     best, best_score = None, 0.0
@@ -40,9 +46,15 @@ def _match_line(line: InvoiceLine, po_lines: list[PurchaseOrderLine]) -> Purchas
         score = fuzz.token_set_ratio(line.description.lower(), candidate.description.lower())
         if line.unit_price is not None and line.unit_price == candidate.unit_price:
             score += 10
+        if score < DESCRIPTION_MATCH:
+            continue
+        if candidate.line_no == line.position:
+            score += 5
+        if candidate.pk in taken:
+            score -= 50
         if score > best_score:
             best, best_score = candidate, score
-    return best if best_score >= DESCRIPTION_MATCH else None
+    return best
 
 
 @register
@@ -111,8 +123,10 @@ class PurchaseOrderCheck(Check):
             .values_list("po_line_id", "q")
         )
         qty_factor = 1 + tolerance.quantity_percent / 100
+        taken: set[int] = set()
+        billed_here: dict[int, Decimal] = {}  # by order line, over this invoice's earlier lines
         for line in invoice.lines.all():
-            po_line = _match_line(line, po_lines)
+            po_line = _match_line(line, po_lines, taken=taken)
             if po_line is None:
                 yield Finding(
                     kind=Kind.PO_MISMATCH, key=f"line:{line.position}:unmatched", severity=Severity.WARNING,
@@ -121,6 +135,7 @@ class PurchaseOrderCheck(Check):
                     params={"position": line.position},
                 )
                 continue
+            taken.add(po_line.pk)
             if line.unit_price is not None:
                 allowed = max(po_line.unit_price * tolerance.price_percent / 100, tolerance.price_absolute)
                 if abs(line.unit_price - po_line.unit_price) > allowed:
@@ -138,7 +153,8 @@ class PurchaseOrderCheck(Check):
                     )
             if line.quantity is None:
                 continue
-            total_invoiced = (invoiced_elsewhere.get(po_line.pk) or Decimal(0)) + line.quantity
+            billed_here[po_line.pk] = billed_here.get(po_line.pk, Decimal(0)) + line.quantity
+            total_invoiced = (invoiced_elsewhere.get(po_line.pk) or Decimal(0)) + billed_here[po_line.pk]
             if total_invoiced > po_line.quantity * qty_factor:
                 yield Finding(
                     kind=Kind.PO_MISMATCH, key=f"line:{line.position}:ordered", severity=Severity.BLOCKING,

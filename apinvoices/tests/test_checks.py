@@ -179,6 +179,28 @@ def test_billing_more_than_ordered_blocks(po_setup):
     assert "line:1:ordered" in open_keys(inv, Kind.PO_MISMATCH)
 
 
+def test_two_lines_with_one_description_match_two_order_lines(po_setup):
+    vendor, po, first = po_setup
+    second = PurchaseOrderLineFactory(purchase_order=po, line_no=2, description="Office chair ergonomic",
+                                      quantity=Decimal("12"), unit_price=Decimal("100.00"))
+    for po_line in (first, second):
+        GoodsReceipt.objects.create(po_line=po_line, quantity=po_line.quantity, received_on=date(2026, 2, 1))
+    inv = _po_invoice(vendor, qty=Decimal("8"), price=Decimal("100.00"))
+    InvoiceLineFactory(invoice=inv, position=2, description="Ergonomic office chair", quantity=Decimal("11"),
+                       unit_price=Decimal("100.00"), amount=Decimal("1100.00"))
+    # Line 2 bills order line 2 (12 ordered), not order line 1 again (10 ordered).
+    assert open_keys(inv, Kind.PO_MISMATCH) == set()
+
+
+def test_lines_billing_one_order_line_add_up(po_setup):
+    vendor, _po, line = po_setup
+    GoodsReceipt.objects.create(po_line=line, quantity=Decimal("10"), received_on=date(2026, 2, 1))
+    inv = _po_invoice(vendor, qty=Decimal("6"), price=Decimal("100.00"))
+    InvoiceLineFactory(invoice=inv, position=2, description="Office chair, ergonomic", quantity=Decimal("6"),
+                       unit_price=Decimal("100.00"), amount=Decimal("600.00"))
+    assert {"line:2:ordered", "line:2:received"} <= open_keys(inv, Kind.PO_MISMATCH)
+
+
 def test_unknown_foreign_or_closed_po_blocks(po_setup):
     vendor, po, _line = po_setup
     assert open_keys(_po_invoice(vendor, qty=Decimal("1"), price=Decimal("100"), po_number="PO-9999"), Kind.PO_MISMATCH) == {"not_found"}
