@@ -26,6 +26,18 @@ def decimal_input(value, currency: str = "") -> str:
 
 
 @register.filter
+def price_input(value, currency: str = "") -> str:
+    """A unit price as an input's value: at least the currency's minor unit (``237.00``), more
+    digits only where the price has them (``33.3333``)."""
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, Decimal):
+        value = Decimal(str(value))
+    at_minor = quantize_amount(value, currency or "EUR")
+    return str(at_minor) if at_minor == value else decimal_input(value)
+
+
+@register.filter
 def line_sums(invoice) -> dict:
     """Sum of the (prefetched) line amounts and whether it disagrees with the net amount by
     more than one minor unit per line (the arithmetic check's own tolerance)."""

@@ -116,3 +116,16 @@ def test_a_posted_invoice_shows_lines_read_only_and_refuses_edits(client, cast):
     assert "/lines/" not in html and "Beratung" in html
     response = client.post(reverse("apinvoices:invoice_line_add", args=[invoice.pk]), {"description": "x"}, **HTMX)
     assert response.status_code == 422 and "cannot be edited" in response.content.decode()
+
+
+def test_inputs_show_amounts_at_the_minor_unit_and_prices_with_their_own_digits():
+    from decimal import Decimal
+
+    from apinvoices.templatetags.review_ui import decimal_input, price_input
+
+    assert price_input(Decimal("237"), "CHF") == "237.00"
+    assert price_input(Decimal("33.333300"), "EUR") == "33.3333"
+    assert price_input(Decimal("1500"), "JPY") == "1500"
+    assert price_input(None, "EUR") == ""
+    assert decimal_input(Decimal("2.5000")) == "2.5"
+    assert decimal_input(Decimal("10"), "EUR") == "10.00"
