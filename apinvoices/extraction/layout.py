@@ -473,6 +473,12 @@ def extract_invoice(pages: list[Page], *, source: Source, kind: str) -> Extracte
             label=cand.label,
         )
     invoice.lines = extract_line_items(pages, decimal_hint)
+    # taxes.py reads lines with this module's helpers, so it is imported here, not at the top.
+    from apinvoices.extraction.taxes import extract_tax_breakdown
+
+    invoice.taxes = extract_tax_breakdown(
+        pages, decimal_hint=decimal_hint, net=invoice.value("net_amount"), tax=invoice.value("tax_amount")
+    )
     return invoice
 
 
