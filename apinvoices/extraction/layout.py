@@ -542,6 +542,8 @@ def _label_candidates(ctx: _Context) -> list[Candidate]:
                 below = _below(
                     page, line, label_words, max_lines=5 if name in _AMOUNT_FIELDS else 2
                 )
+                if name == "tax_amount" and _negated_tax_label(page, line, match):
+                    continue
                 if name in _AMOUNT_FIELDS:
                     result += _amount_candidates(
                         ctx,
@@ -569,26 +571,91 @@ def _label_candidates(ctx: _Context) -> list[Candidate]:
                         F.ORIGINAL_INVOICE_MARKERS,
                     ):
                         continue
-                    result += _id_candidates(ctx, name, match, same_line, below, strength, base)
-                    if name == "invoice_number" and same_line is not None:
-                        # "Facture n° 562044387 du 02 Juillet 2015": the date is the issue date.
-                        dates = F.find_dates(same_line.text, ctx.language, ctx.date_order)
-                        if dates:
-                            d = dates[0]
-                            result.append(
-                                Candidate(
-                                    "issue_date",
-                                    d.value,
-                                    0.72 * strength,
-                                    same_line.words_in(d.start, d.end),
-                                    **base,
-                                )
-                            )
+                    ids = _id_candidates(ctx, name, match, same_line, below, strength, base)
+                    result += ids
+                    if name == "invoice_number":
+                        result += _dated_number(ctx, page, line, same_line, ids, strength, base)
                 elif name == "payment_terms" and same_line is not None:
                     result.append(
                         Candidate(name, same_line.text, 0.7 * strength, same_line.words, **base)
                     )
     return result
+
+
+# Joins an invoice number to its date: "Facture n° 562044387 du 02 Juillet 2015", "Invoice #
+# RE-507 issued at 2019-06-10", "Nr. 471102" / "vom 05.03.2018".
+_DATE_JOIN = re.compile(
+    r"^[\s,;:/\-]*(?:(?:du|vom|von|from|of|dated|issued(?: at| on)?|del|van|dd\.?|le|am|d\.)"
+    r"[\s.:]*)?$",
+    re.IGNORECASE,
+)
+
+
+def _dated_number(ctx, page, line, same_line, ids, strength, base) -> list[Candidate]:
+    """The issue date printed with the invoice number: right after it on its line, or alone
+    after a joining word at the start of the next line. A date elsewhere on the line ("Rechnung
+    gemäß Bestellung vom 01.03.2018") is some other document's."""
+    if not ids:
+        return []
+    number = ids[0]
+    holder = same_line
+    if holder is None or not any(w in holder.words for w in number.words):
+        return []
+    token_end = max(holder.spans[holder.words.index(w)][1] for w in number.words)
+    for d in F.find_dates(holder.text, ctx.language, ctx.date_order):
+        if d.start < token_end:
+            continue
+        if _DATE_JOIN.match(holder.text[token_end : d.start]):
+            return [
+                Candidate(
+                    "issue_date", d.value, 0.72 * strength, holder.words_in(d.start, d.end), **base
+                )
+            ]
+        break
+    if holder.slice(token_end, len(holder.text)) is not None:
+        return []  # more text after the number: the next line is not its continuation
+    index = _line_index(page, line)
+    if index + 1 < len(page.lines):
+        nxt = page.lines[index + 1]
+        if nxt.top - line.bottom <= 1.2 * line.height:
+            first = nxt.segments()[0]
+            dates = F.find_dates(first.text, ctx.language, ctx.date_order)
+            if dates and _DATE_JOIN.match(first.text[: dates[0].start]) and not first.text[
+                dates[0].end :
+            ].strip(" .,"):
+                d = dates[0]
+                return [
+                    Candidate(
+                        "issue_date",
+                        d.value,
+                        0.7 * strength,
+                        first.words_in(d.start, d.end),
+                        **{**base, "top": nxt.top},
+                    )
+                ]
+    return []
+
+
+# A tax label negated by the word before it ("Ohne MwSt.", "excl. VAT", "hors TVA").
+_WITHOUT = re.compile(
+    r"(?:ohne|without|excl|exkl|excluding|hors|sans|zonder|exclusief|sin|senza|netto|net)\.?\s*$"
+)
+
+
+def _negated_tax_label(page: Page, line: Line, match: F.LabelMatch) -> bool:
+    if _WITHOUT.search(F.fold(line.text[: match.start])):
+        return True
+    # A column header wrapped over two lines: "Ohne" above "MwSt.".
+    words = line.words_in(match.start, match.end)
+    index = _line_index(page, line)
+    if not words or index == 0:
+        return False
+    above = page.lines[index - 1]
+    if line.top - above.bottom > 0.8 * line.height:
+        return False
+    x0, x1 = words[0].x0, words[-1].x1
+    over = [w for w in above.words if w.x1 > x0 - 2 and w.x0 < x1 + 2]
+    return bool(over) and bool(_WITHOUT.search(F.fold(" ".join(w.text for w in over))))
 
 
 def _amount_candidates(ctx, name, match, line, start, stop, below, strength, bottomness, base):
@@ -781,6 +848,18 @@ def _choose_amounts(candidates: list[Candidate]) -> dict[str, Candidate]:
             cand.score *= 0.75  # arithmetic does not add up: at least one of them is wrong
     elif total and net and net.value > total.value:  # type: ignore[operator]
         net.score *= 0.6
+    elif total and tax and not net and total.value >= tax.value >= 0:  # type: ignore[operator]
+        # No net row the rules know ("Charges $4.11", "Tax $0.00", "Total $4.11"): the
+        # difference, never trusted alone.
+        chosen["net_amount"] = Candidate(
+            "net_amount",
+            total.value - tax.value,  # type: ignore[operator]
+            min(total.score, tax.score, 0.6) * 0.8,
+            [],
+            label="total - tax",
+            page=total.page,
+            top=total.top,
+        )
     elif total and net and not tax and total.value > net.value > 0:  # type: ignore[operator]
         # A tax printed without a label the rules know: the difference, never trusted alone.
         chosen["tax_amount"] = Candidate(
@@ -875,13 +954,13 @@ def _issue_date_fallback(ctx: _Context) -> Candidate | None:
                 top=line.top,
             )
     for line in page.lines:
-        if line.top > page.height / 3:
+        if line.top > page.height / 2:
             break
         for d in F.find_dates(line.text, ctx.language, ctx.date_order):
             return Candidate(
                 "issue_date",
                 d.value,
-                0.45,
+                0.45 if line.top <= page.height / 3 else 0.35,
                 line.words_in(d.start, d.end),
                 page=page.number,
                 top=line.top,
@@ -908,12 +987,11 @@ def _buyer_boxes(pages: list[Page]) -> list[tuple[int, BBox]]:
     for page in pages:
         for index, line in enumerate(page.lines):
             for segment in line.segments():
-                phrase = F.contains_any(segment.text, F.BUYER_MARKERS)
-                if not phrase:
+                # The marker must open the segment ("Bill to:", "Kunde", "Käufer/Leistungs-
+                # empfänger:"), so the earliest one decides.
+                first = F.first_phrase_at(segment.text, F.BUYER_MARKERS)
+                if first is None or first > 3:
                     continue
-                marker_at = F.fold(segment.text).find(phrase.split()[0])
-                if marker_at > 3:
-                    continue  # the marker must open the segment ("Bill to:", "Kunde")
                 # An address block is left-aligned under its header, at most ~8 lines, and
                 # ends at the first wider gap.
                 x0, x1 = segment.x0 - 12, segment.x1
@@ -930,6 +1008,39 @@ def _buyer_boxes(pages: list[Page]) -> list[tuple[int, BBox]]:
                     x1 = max(x1, max(s.x1 for s in block))
                 boxes.append((page.number, BBox(x0, segment.top - 2, x1 + 2, bottom + 2)))
     return boxes
+
+
+def _party_side(page: Page, line: Line, words: list[Word]) -> str | None:
+    """"buyer" or "seller" when ``words`` sit in a block headed by a buyer marker ("Käufer",
+    "Bill to") or a seller marker ("Verkäufer", "Supplier"): the nearest such header above,
+    in the same column (its left edge at the left edge of the words' segment or of the label
+    segment before it), with no paragraph gap in between. None when no header says."""
+    if not words:
+        return None
+    segments = line.segments()
+    anchors = {words[0].x0}
+    for i, segment in enumerate(segments):
+        if any(w in segment.words for w in words):
+            anchors.add(segment.x0)
+            if i > 0:
+                anchors.add(segments[i - 1].x0)
+            break
+    index = _line_index(page, line)
+    previous = line
+    for above in reversed(page.lines[max(0, index - 14) : index + 1]):
+        if previous.top - above.bottom > 2.5 * max(line.height, above.height):
+            break
+        previous = above
+        for segment in above.segments():
+            if not any(abs(segment.x0 - x) <= 30 for x in anchors):
+                continue
+            buyer = F.first_phrase_at(segment.text, F.BUYER_MARKERS)
+            seller = F.first_phrase_at(segment.text, F.SELLER_MARKERS)
+            if buyer is not None and buyer <= 3 and (seller is None or buyer <= seller):
+                return "buyer"
+            if seller is not None and seller <= 3:
+                return "seller"
+    return None
 
 
 def _in_buyer_box(ctx: _Context, page: int, words: list[Word]) -> bool:
@@ -984,8 +1095,13 @@ def _vendor_iban(ctx: _Context) -> Candidate | None:
                     _context_before(page, line, match.start(), 2), F.DEBIT_MARKERS
                 ):
                     continue
+                side = _party_side(page, line, words)
+                if side == "buyer":
+                    continue
                 score = 0.93
-                if F.contains_any(_context_before(page, line, match.start(), 4), F.PAYMENT_MARKERS):
+                if side == "seller" or F.contains_any(
+                    _context_before(page, line, match.start(), 4), F.PAYMENT_MARKERS
+                ):
                     score = 0.96
                 score = min(score, score_cap)
                 found.setdefault(iban, []).append(
@@ -1097,17 +1213,28 @@ def _ocr_repaired_iban(ctx: _Context) -> Candidate | None:
     return None
 
 
+_SHAPED_IBAN = re.compile(r"([A-Z]{2}\d{2}(?:\s?[A-Z0-9]{2,4}){3,8})\b")
+
+
 def _unvalidated_iban(ctx: _Context) -> Candidate | None:
     """An IBAN printed after an "IBAN" label but failing its checksum: reported at low
-    confidence so that validation flags it, rather than silently dropped."""
+    confidence so that validation flags it, rather than silently dropped. The label may end
+    the line above ("... Bankverbindung: IBAN" / "DE75 ..."); without a label, a value of the
+    exact IBAN length of its country that opens the line after a payment-section marker counts
+    too."""
     for page in ctx.pages:
-        for line in page.lines:
-            for match in F.find_labels(line.text, "vendor_iban"):
+        for index, line in enumerate(page.lines):
+            labels = F.find_labels(line.text, "vendor_iban")
+            for match in labels:
                 start = _rest_after(line, match.end)
-                token = re.match(r"([A-Z]{2}\d{2}(?:\s?[A-Z0-9]{2,4}){3,8})\b", line.text[start:])
+                holder = line
+                token = _SHAPED_IBAN.match(line.text[start:])
+                if not token and not line.text[start:].strip() and index + 1 < len(page.lines):
+                    holder, start = page.lines[index + 1], 0
+                    token = _SHAPED_IBAN.match(holder.text)
                 if not token:
                     continue
-                words = line.words_in(start, start + token.end(1))
+                words = holder.words_in(start, start + token.end(1))
                 if _in_buyer_box(ctx, page.number, words) or F.contains_any(
                     _context_before(page, line, start, 2), F.DEBIT_MARKERS
                 ):
@@ -1121,6 +1248,20 @@ def _unvalidated_iban(ctx: _Context) -> Candidate | None:
                     page=page.number,
                     top=line.top,
                 )
+            if labels or index == 0:
+                continue
+            token = _SHAPED_IBAN.match(line.text)
+            shaped = F.iban_shaped(token.group(1)) if token else None
+            if not shaped or not F.contains_any(page.lines[index - 1].text, F.PAYMENT_MARKERS):
+                continue
+            words = line.words_in(0, token.end(1))  # type: ignore[union-attr]
+            if _in_buyer_box(ctx, page.number, words) or F.contains_any(
+                _context_before(page, line, 0, 1), F.DEBIT_MARKERS
+            ):
+                continue
+            return Candidate(
+                "vendor_iban", shaped, 0.35, words, label="", page=page.number, top=line.top
+            )
     return None
 
 
@@ -1171,9 +1312,14 @@ def _vendor_tax_id(ctx: _Context) -> Candidate | None:
                 before = line.text[max(0, match.start() - 40) : match.start()]
                 if F.contains_any(before, F.BUYER_MARKERS):
                     continue
+                side = _party_side(page, line, words)
+                if side == "buyer":
+                    continue
                 labelled = F.find_labels(before, "vendor_tax_id")
                 if valid:
                     score = 0.93 if labelled else 0.8
+                    if side == "seller":
+                        score += 0.04  # checksum, label and the seller's block agree
                 else:
                     score = 0.6 if labelled else 0.4
                 found.setdefault(vat, []).append(

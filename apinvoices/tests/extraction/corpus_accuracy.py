@@ -131,6 +131,44 @@ def _matches(name: str, got, case: Case) -> bool:
     return got == want
 
 
+# Confidence buckets of the calibration table: (lower bound inclusive, label).
+BUCKETS = ((0.0, "< 0.5"), (0.5, "0.5-0.7"), (0.7, "0.7-0.8"), (0.8, "0.8-0.9"), (0.9, "0.9-0.95"),
+           (0.95, ">= 0.95"))  # fmt: skip
+
+
+def _bucket(confidence: float) -> str:
+    label = BUCKETS[0][1]
+    for lower, name in BUCKETS:
+        if confidence >= lower:
+            label = name
+    return label
+
+
+def truth_on_page(name: str, want, text: str) -> bool:
+    """Whether the expected value is printed anywhere in the extracted page text, in any of
+    the formats the parsers read. A miss whose truth is not printed is no extraction error:
+    the PDF shows other values than its embedded XML (or the value lives in an image)."""
+    from apinvoices.extraction import fields as F
+
+    if name in ("invoice_number", "vendor_tax_id", "vendor_iban"):
+        return str(want) in re.sub(r"[\s#]", "", text).upper().replace(".", "") or str(
+            want
+        ) in re.sub(r"[\s#]", "", text).upper()
+    if name in ("issue_date", "due_date"):
+        return any(
+            d.value == want for order in (F.DMY, F.MDY) for d in F.find_dates(text, None, order)
+        )
+    if name == "currency":
+        return want in F.find_currencies(text)
+    for token in re.findall(r"-?\d[\d.,' \u00a0]*\d|\d", text):
+        # "24.99 5.00 29.99" is three amounts, "1 234,56" one: try the run and its pieces.
+        for piece in [token, *token.split()]:
+            for hint in (",", "."):
+                if F.parse_amount(piece.strip(), hint) == want:
+                    return True
+    return False
+
+
 def run(corpus: Path, *, ocr: bool, limit: int | None, every: int = 1) -> dict:
     if ocr:
         from apinvoices.extraction.ocr import extract_pdf_ocr as extract
@@ -145,6 +183,8 @@ def run(corpus: Path, *, ocr: bool, limit: int | None, every: int = 1) -> dict:
         cases = cases[:limit]
     stats = {name: {"truth": 0, "right": 0, "wrong": 0, "missing": 0} for name in KEY_FIELDS}
     confident = {"n": 0, "right": 0}
+    calibration = {label: [0, 0] for _, label in BUCKETS}  # bucket -> [values, right]
+    misses: list[dict] = []
     pages = 0
     started = time.monotonic()
     failures = []
@@ -163,12 +203,25 @@ def run(corpus: Path, *, ocr: bool, limit: int | None, every: int = 1) -> dict:
             if want is None:
                 continue
             stats[name]["truth"] += 1
+            if fv is None or not _matches(name, fv.value, case):
+                misses.append(
+                    {
+                        "file": str(case.path.relative_to(corpus)),
+                        "field": name,
+                        "want": want,
+                        "got": fv.value if fv else None,
+                        "confidence": fv.confidence if fv else None,
+                        "on_page": truth_on_page(name, want, result.text if result else ""),
+                    }
+                )
             if fv is None:
                 stats[name]["missing"] += 1
                 failures.append(f"{case.path.name}: {name} missing, want {want!r}")
                 continue
             right = _matches(name, fv.value, case)
             stats[name]["right" if right else "wrong"] += 1
+            calibration[_bucket(fv.confidence)][0] += 1
+            calibration[_bucket(fv.confidence)][1] += int(right)
             if fv.confidence >= 0.9:
                 confident["n"] += 1
                 confident["right"] += int(right)
@@ -181,6 +234,8 @@ def run(corpus: Path, *, ocr: bool, limit: int | None, every: int = 1) -> dict:
     return {
         "stats": stats,
         "confident": confident,
+        "calibration": calibration,
+        "misses": misses,
         "pages": pages,
         "seconds": elapsed,
         "documents": len(cases),
@@ -198,6 +253,12 @@ def main(argv: list[str] | None = None) -> int:
         "--every", type=int, default=1, help="keep every n-th Factur-X PDF (all vendor PDFs)"
     )
     parser.add_argument("--verbose", action="store_true", help="list every wrong value")
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="list every miss with file, expected, got, confidence and whether the expected "
+        "value is printed on the page at all",
+    )
     args = parser.parse_args(argv)
     import os
 
@@ -215,16 +276,38 @@ def main(argv: list[str] | None = None) -> int:
         f"{'OCR' if args.ocr else 'text layer'}: {report['documents']} PDFs, "
         f"{report['pages']} pages in {report['seconds']:.1f} s\n"
     )
-    out.write(f"{'field':15} {'truth':>5} {'right':>5} {'wrong':>5} {'miss':>5} {'acc':>6}\n")
+    absent: dict[str, int] = {}
+    for miss in report["misses"]:
+        if not miss["on_page"]:
+            absent[miss["field"]] = absent.get(miss["field"], 0) + 1
+    out.write(
+        f"{'field':15} {'truth':>5} {'right':>5} {'wrong':>5} {'miss':>5} {'acc':>6}"
+        f"  {'not printed':>11} {'acc printed':>11}\n"
+    )
     for name, row in report["stats"].items():
         acc = row["right"] / row["truth"] if row["truth"] else 0.0
+        printed = row["truth"] - absent.get(name, 0)
+        acc_printed = row["right"] / printed if printed else 0.0
         out.write(
             f"{name:15} {row['truth']:5} {row['right']:5} {row['wrong']:5} "
-            f"{row['missing']:5} {acc:6.1%}\n"
+            f"{row['missing']:5} {acc:6.1%}  {absent.get(name, 0):11} {acc_printed:11.1%}\n"
         )
     c = report["confident"]
     if c["n"]:
         out.write(f"values with confidence >= 0.9: {c['n']}, right {c['right'] / c['n']:.1%}\n")
+    out.write("calibration (key-field values given, by confidence):\n")
+    for _, label in BUCKETS:
+        n, right = report["calibration"][label]
+        share = f"{right / n:6.1%}" if n else "     -"
+        out.write(f"  {label:>9}: {n:4} values, {right:4} right {share}\n")
+    if args.report:
+        out.write("misses (file, field, expected, got, confidence, truth printed on the page):\n")
+        for miss in sorted(report["misses"], key=lambda m: (m["field"], m["file"])):
+            conf = "-" if miss["confidence"] is None else f"{miss['confidence']:.3f}"
+            out.write(
+                f"  {miss['field']:14} {miss['file']}: want {miss['want']!s} got {miss['got']!s} "
+                f"conf {conf} {'printed' if miss['on_page'] else 'NOT PRINTED'}\n"
+            )
     if args.verbose:
         for line in report["failures"]:
             out.write(line + "\n")
