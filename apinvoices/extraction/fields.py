@@ -1359,6 +1359,7 @@ DEBIT_MARKERS: tuple[str, ...] = (
     "lastschrift",
     "abgebucht",
     "eingezogen",
+    "von ihrem konto",
     "prelevement",
     "preleve",
     "incasso",
@@ -1428,7 +1429,7 @@ class LabelMatch:
         return 0.65 if generic else max(0.8, 1.0 - 0.02 * self.rank)
 
 
-_GENERIC = frozenset(
+GENERIC_LABELS = _GENERIC = frozenset(
     {
         "date",
         "datum",

@@ -213,6 +213,8 @@ class Candidate:
     page: int = 1
     top: float = 0.0
     checksum: bool = False
+    ambiguous: bool = False  # a numeric date whose day/month order nothing on the page fixed
+    rivals: int = 0  # other values of the same field found with a comparable score
 
     @property
     def ocr_conf(self) -> float:
@@ -409,6 +411,10 @@ def extract_invoice(pages: list[Page], *, source: Source, kind: str) -> Extracte
         and chosen["due_date"].value < chosen["issue_date"].value  # type: ignore[operator]
     ):
         chosen["due_date"].score *= 0.6
+    if "due_date" not in chosen:
+        debit = _debit_date(ctx)
+        if debit:
+            chosen["due_date"] = debit
     chosen.update(_choose_amounts(candidates))
     terms = _payment_terms(ctx, chosen.get("payment_terms"))
     if terms is not None:
@@ -425,6 +431,7 @@ def extract_invoice(pages: list[Page], *, source: Source, kind: str) -> Extracte
                     page=terms.page,
                     top=terms.top,
                 )
+    _cross_check_dates(chosen)
     for name, picker in (
         ("vendor_iban", _vendor_iban),
         ("vendor_tax_id", _vendor_tax_id),
@@ -458,6 +465,49 @@ def extract_invoice(pages: list[Page], *, source: Source, kind: str) -> Extracte
     return invoice
 
 
+def _specific_date_label(cand: Candidate) -> bool:
+    """The value stands after a label that names this date field and nothing else
+    ("Rechnungsdatum", "Due date"), not a bare "Date" nor another field's label."""
+    phrases = {p for per_lang in F.LABELS[cand.field].values() for p in per_lang}
+    return cand.phrase in phrases and cand.phrase not in F.GENERIC_LABELS and len(cand.phrase) > 5
+
+
+def _cross_check_dates(chosen: dict[str, Candidate]) -> None:
+    """Raise issue and due date confidence only on independent agreement.
+
+    - A due date equal to the issue date plus the stated payment terms confirms both (the
+      strongest check: two printed values and the terms agree).
+    - A specific, unambiguous label with no rival value, and a due date 0–180 days after the
+      issue date (or no due date at all), makes each date trustworthy (≥ 0.9).
+    Ambiguous day/month order, rival values or a due date derived from the terms themselves
+    never reach 0.9.
+    """
+    issue, due = chosen.get("issue_date"), chosen.get("due_date")
+    terms = chosen.get("payment_terms")
+    parsed = F.parse_payment_terms(str(terms.value)) if terms is not None else None
+    derived = due is not None and terms is not None and due.words is terms.words
+
+    def clean(cand: Candidate) -> bool:
+        return not cand.ambiguous and cand.rivals == 0 and cand.score >= 0.7
+
+    if issue is None or derived:
+        return
+    if due is None:
+        if clean(issue) and _specific_date_label(issue):
+            issue.score = max(issue.score, 0.9)
+        return
+    gap = (due.value - issue.value).days  # type: ignore[operator]
+    if not 0 <= gap <= 180:
+        return
+    if parsed is not None and parsed.net_days == gap and clean(issue) and clean(due) and gap > 0:
+        for cand in (issue, due):
+            cand.score = max(cand.score, 0.87) + 0.08
+        return
+    for cand in (issue, due):
+        if clean(cand) and _specific_date_label(cand):
+            cand.score = max(cand.score, 0.9)
+
+
 def _final_confidence(cand: Candidate, source: Source) -> float:
     score = min(cand.score, 0.99)
     if source == "ocr":
@@ -474,6 +524,7 @@ def _best(candidates: list[Candidate], name: str) -> Candidate | None:
     best = max(mine, key=lambda c: (c.score, -c.page, -c.top))
     agreeing = sum(1 for c in mine if c.value == best.value)
     disagreeing = len({str(c.value) for c in mine if c.score >= best.score * 0.9}) - 1
+    best.rivals = len({str(c.value) for c in mine if c.score >= best.score * 0.7}) - 1
     if agreeing > 1:
         best.score = min(best.score + 0.05, 0.97)
     if disagreeing:
@@ -723,7 +774,16 @@ def _date_candidates(ctx, name, same_line, below, strength, base):
         score = (
             0.85 * strength * position * (0.85 if d.ambiguous and ctx.date_order is None else 1.0)
         )
-        result.append(Candidate(name, d.value, score, segment.words_in(d.start, d.end), **base))
+        result.append(
+            Candidate(
+                name,
+                d.value,
+                score,
+                segment.words_in(d.start, d.end),
+                ambiguous=d.ambiguous and ctx.date_order is None,
+                **base,
+            )
+        )
         break
     return result
 
@@ -965,6 +1025,31 @@ def _issue_date_fallback(ctx: _Context) -> Candidate | None:
                 page=page.number,
                 top=line.top,
             )
+    return None
+
+
+_ON_DATE = re.compile(r"(?:^|\s)(?:am|on|le|op|el|il|ab|from|a partir du|vanaf)\s*:?\s*$")
+
+
+def _debit_date(ctx: _Context) -> Candidate | None:
+    """The date a direct debit will be collected on ("wird am 20.03.2014 von Ihrem Konto ...
+    eingezogen", "will be debited on 5 May"): that is when the invoice is due."""
+    for page in ctx.pages:
+        for index, line in enumerate(page.lines):
+            following = page.lines[index + 1].text if index + 1 < len(page.lines) else ""
+            if not F.contains_any(line.text + " " + following, F.DEBIT_MARKERS):
+                continue
+            for d in F.find_dates(line.text, ctx.language, ctx.date_order):
+                if _ON_DATE.search(F.fold(line.text[: d.start])):
+                    return Candidate(
+                        "due_date",
+                        d.value,
+                        0.6,
+                        line.words_in(d.start, d.end),
+                        label="direct debit",
+                        page=page.number,
+                        top=line.top,
+                    )
     return None
 
 

@@ -295,6 +295,16 @@ def main(argv: list[str] | None = None) -> int:
     c = report["confident"]
     if c["n"]:
         out.write(f"values with confidence >= 0.9: {c['n']}, right {c['right'] / c['n']:.1%}\n")
+        unprinted = sum(
+            1
+            for miss in report["misses"]
+            if not miss["on_page"] and (miss["confidence"] or 0) >= 0.9
+        )
+        n = c["n"] - unprinted
+        out.write(
+            f"  of those, wrong only against an XML value the page does not print: {unprinted};"
+            f" precision on the others: {c['right']}/{n} {c['right'] / n if n else 0:.1%}\n"
+        )
     out.write("calibration (key-field values given, by confidence):\n")
     for _, label in BUCKETS:
         n, right = report["calibration"][label]
