@@ -1517,11 +1517,25 @@ def _vendor_bic(ctx: _Context, iban: Candidate | None) -> Candidate | None:
 
 def _vendor_name(ctx: _Context) -> Candidate | None:
     """The vendor's name: a company name with a legal form outside the buyer's block,
-    preferring the top of page 1; else the first text line of page 1. Never high confidence."""
+    preferring the top of page 1; else the first text line of page 1. At least 0.9 only with
+    independent evidence: a seller-block header above it or a matching web/mail domain."""
     page = ctx.pages[0]
     options = []
-    for line in page.lines:
+    for index, line in enumerate(page.lines):
         for segment in line.segments():
+            if _LEGAL_FORMS.fullmatch(segment.text.strip(" ,")) and index > 0:
+                # A name wrapped in a narrow column ("Van der Berg ICT Diensten" / "B.V."):
+                # the segment right above, starting at the same x, holds the rest.
+                above = page.lines[index - 1]
+                joined = [
+                    s
+                    for s in above.segments()
+                    if abs(s.x0 - segment.x0) <= 4 and line.top - above.bottom < line.height
+                ]
+                if joined:
+                    segment = Line(page.number, joined[0].words + segment.words)
+                    segment.words.sort(key=lambda w: (w.top, w.x0))
+                    segment.__post_init__()
             match = _LEGAL_FORMS.search(segment.text)
             if not match or _in_buyer_box(ctx, page.number, segment.words):
                 continue
@@ -1548,9 +1562,27 @@ def _vendor_name(ctx: _Context) -> Candidate | None:
         for cand in options:
             key = F.fold(cand.value)  # type: ignore[arg-type]
             counts[key] = counts.get(key, 0) + 1
-        best = max(options, key=lambda c: (counts[F.fold(c.value)], c.score))  # type: ignore[arg-type]
-        if counts[F.fold(best.value)] > 1:  # type: ignore[arg-type]
+        domains = _vendor_domains(ctx)
+        evidence: dict[str, int] = {}
+        for cand in options:
+            key = F.fold(cand.value)  # type: ignore[arg-type]
+            line = next(l for l in page.lines if cand.words and cand.words[0] in l.words)
+            strong = _party_side(page, line, cand.words) == "seller" or _names_domain(
+                str(cand.value), domains
+            )
+            evidence[key] = max(evidence.get(key, 0), int(strong))
+        best = max(
+            options,
+            key=lambda c: (evidence[F.fold(c.value)], counts[F.fold(c.value)], c.score),  # type: ignore[arg-type]
+        )
+        key = F.fold(best.value)  # type: ignore[arg-type]
+        if counts[key] > 1:
             best.score = min(best.score + 0.1, 0.7)
+        rivals = {k for k, strong in evidence.items() if strong and k != key}
+        if evidence[key] and not rivals:
+            # Independent evidence: the name heads a seller block ("Verkäufer", "Supplier")
+            # or matches the domain of a web or mail address outside the buyer's block.
+            best.score = 0.93 if counts[key] > 1 else 0.9
         return best
     for line in page.lines[:3]:
         segment = line.segments()[0]
@@ -1568,6 +1600,43 @@ def _vendor_name(ctx: _Context) -> Candidate | None:
                 top=line.top,
             )
     return None
+
+
+_DOMAIN = re.compile(r"(?:@|www\.|https?://)([a-z0-9][a-z0-9\-]{2,62})\.[a-z]{2,}", re.IGNORECASE)
+_NAME_NOISE = re.compile(r"[^a-z0-9]")
+
+
+def _vendor_domains(ctx: _Context) -> set[str]:
+    """Second-level names of mail and web addresses outside the buyer's block (``acme-tools``
+    of ``info@acme-tools.de``), without generic mail providers."""
+    found = set()
+    for page in ctx.pages:
+        for line in page.lines:
+            for match in _DOMAIN.finditer(line.text):
+                words = line.words_in(match.start(1), match.end(1))
+                if _in_buyer_box(ctx, page.number, words):
+                    continue
+                label = _NAME_NOISE.sub("", match.group(1).lower())
+                if len(label) >= 4 and label not in _MAIL_PROVIDERS:
+                    found.add(label)
+    return found
+
+
+_MAIL_PROVIDERS = frozenset(
+    "gmail googlemail yahoo hotmail outlook live gmx web aol icloud orange free wanadoo "
+    "libero ziggo kpnmail example localhost fake".split()
+)
+
+
+def _names_domain(name: str, domains: set[str]) -> bool:
+    """Whether a company name and a domain spell the same words ("Bluegrass Office Supply
+    Inc." / ``bluegrassoffice.com``): the domain, at least 5 letters, opens the name."""
+    letters = _NAME_NOISE.sub("", _LEGAL_FORMS.sub("", F.fold(name)))
+    if len(letters) < 4:
+        return False
+    # Only the domain as a prefix of the whole name: a name cut short ("Rheinblick GmbH" of
+    # "Rheinblick Gebäudeservice GmbH") must not match "rheinblick-service".
+    return any(len(d) >= 5 and letters.startswith(d) for d in domains)
 
 
 _CURRENCY_LABEL = re.compile(
