@@ -780,7 +780,9 @@ def _date_candidates(ctx, name, same_line, below, strength, base):
                 d.value,
                 score,
                 segment.words_in(d.start, d.end),
-                ambiguous=d.ambiguous and ctx.date_order is None,
+                # Only English is written month-first anywhere (en_US): in the other
+                # languages a numeric date is day-first and not ambiguous.
+                ambiguous=d.ambiguous and ctx.date_order is None and ctx.language in (None, "en"),
                 **base,
             )
         )
@@ -1571,10 +1573,11 @@ def _vendor_name(ctx: _Context) -> Candidate | None:
                 str(cand.value), domains
             )
             evidence[key] = max(evidence.get(key, 0), int(strong))
-        best = max(
-            options,
-            key=lambda c: (evidence[F.fold(c.value)], counts[F.fold(c.value)], c.score),  # type: ignore[arg-type]
-        )
+        def rank(cand: Candidate) -> tuple[int, int, float]:
+            key = F.fold(str(cand.value))
+            return evidence[key], counts[key], cand.score
+
+        best = max(options, key=rank)
         key = F.fold(best.value)  # type: ignore[arg-type]
         if counts[key] > 1:
             best.score = min(best.score + 0.1, 0.7)
