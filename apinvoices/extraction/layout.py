@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import statistics
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 from apinvoices.extraction import fields as F
@@ -431,6 +432,8 @@ def extract_invoice(pages: list[Page], *, source: Source, kind: str) -> Extracte
                     page=terms.page,
                     top=terms.top,
                 )
+        elif "due_date" in chosen and "issue_date" in chosen:
+            _prefer_due_date_matching_terms(candidates, chosen, str(terms.value))
     _cross_check_dates(chosen)
     for name, picker in (
         ("vendor_iban", _vendor_iban),
@@ -463,6 +466,39 @@ def extract_invoice(pages: list[Page], *, source: Source, kind: str) -> Extracte
         )
     invoice.lines = extract_line_items(pages, decimal_hint)
     return invoice
+
+
+def _prefer_due_date_matching_terms(
+    candidates: list[Candidate], chosen: dict[str, Candidate], terms: str
+) -> None:
+    """Of several printed due dates, the one that equals the issue date plus the stated terms
+    wins ("Zahlbar innerhalb 30 Tagen" and a garbled second due date). Its rivals still keep
+    it below auto-accept."""
+    parsed = F.parse_payment_terms(terms)
+    if parsed is None:
+        return
+    expected = parsed.due_date(chosen["issue_date"].value)  # type: ignore[arg-type]
+    current = chosen["due_date"]
+    if current.value == expected:
+        return
+    if current.ambiguous and _swap_day_month(current.value) == expected:  # type: ignore[arg-type]
+        # "10/09/2025" read day-first, but issue date + "Net 30" says October 9: the terms
+        # settle the order.
+        current.value, current.ambiguous = expected, False
+        return
+    matching = [c for c in candidates if c.field == "due_date" and c.value == expected]
+    if matching:
+        best = max(matching, key=lambda c: c.score)
+        best.rivals = max(best.rivals, 1)
+        best.score = max(best.score, min(current.score, 0.85))
+        chosen["due_date"] = best
+
+
+def _swap_day_month(value: date) -> date | None:
+    try:
+        return value.replace(month=value.day, day=value.month)
+    except ValueError:
+        return None
 
 
 def _specific_date_label(cand: Candidate) -> bool:

@@ -329,3 +329,29 @@ def test_vendor_name_without_evidence_stays_below_auto_accept():
     result = extract([(40, 60, "Bluegrass Office Supply Inc."), (40, 72, "www.example.com")])
     assert result.value("vendor_name") == "Bluegrass Office Supply Inc."
     assert result.fields["vendor_name"].confidence < 0.9
+
+
+def test_payment_terms_settle_the_day_month_order_of_the_due_date():
+    # Issue date 09/09 reads the same both ways; "Net 30" says the due date is October 9.
+    result = extract(
+        [
+            (40, 100, "Invoice Date: 09/09/2025"),
+            (40, 115, "Due Date: 10/09/2025"),
+            (40, 130, "Terms: Net 30"),
+        ]
+    )
+    assert result.value("due_date") == date(2025, 10, 9)
+    assert result.fields["due_date"].confidence >= 0.9
+
+
+def test_of_two_printed_due_dates_the_one_matching_the_terms_wins_untrusted():
+    result = extract(
+        [
+            (40, 100, "Rechnungsdatum: 05.09.2025"),
+            (40, 115, "Fälligkeitsdatum: 25.10.2005"),
+            (40, 300, "Zahlungsbedingungen: zahlbar innerhalb 30 Tagen"),
+            (40, 315, "Zahlbar bis: 05.10.2025"),
+        ]
+    )
+    assert result.value("due_date") == date(2025, 10, 5)
+    assert result.fields["due_date"].confidence < 0.9
