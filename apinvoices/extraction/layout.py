@@ -1553,6 +1553,59 @@ def _vendor_bic(ctx: _Context, iban: Candidate | None) -> Candidate | None:
     return None
 
 
+def _name_segments(page: Page, index: int, line: Line) -> list[tuple[Line, bool]]:
+    """Each segment of a line, and also joined with the segment right above it at the same x
+    when a narrow column may have wrapped a company name ("Zeeland Transport &" / "Logistiek
+    B.V."): (segment, joined). A lone legal form ("B.V.") is only offered joined."""
+    result = []
+    above = page.lines[index - 1] if index > 0 else None
+    for segment in line.segments():
+        lone_form = bool(_LEGAL_FORMS.fullmatch(segment.text.strip(" ,")))
+        if not lone_form:
+            result.append((segment, False))
+        if above is None or line.top - above.bottom >= 0.6 * line.height:
+            continue
+        for top in above.segments():
+            if abs(top.x0 - segment.x0) > 4 or len(top.text) > 40:
+                continue
+            if re.search(r"[\d:@/]", top.text) or _LEGAL_FORMS.search(top.text):
+                continue
+            if F.contains_any(top.text, F.SELLER_MARKERS + F.BUYER_MARKERS):
+                continue  # a block header ("Verkäufer") is not the first half of a name
+            result.append((_stacked(page.number, [*top.words, *segment.words]), True))
+    return result
+
+
+def _stacked(page: int, words: list[Word]) -> Line:
+    """A line made of words in the given reading order (a name wrapped over two lines starts
+    at the same x on both, so sorting by x would interleave them)."""
+    line = Line(page, words[:1])
+    line.words = list(words)
+    line.spans, pos = [], 0
+    for word in words:
+        line.spans.append((pos, pos + len(word.text)))
+        pos += len(word.text) + 1
+    line.text = " ".join(w.text for w in words)
+    return line
+
+
+def _heads_buyer_block(page: Page, index: int, segment: Line) -> bool:
+    """A name directly above a buyer marker at the same x ("Kestrel Instruments B.V." /
+    "Crediteurenadministratie") is the buyer's."""
+    last = segment.words[-1]
+    for nxt in page.lines[index + 1 : index + 3]:
+        if nxt.top - last.bottom > 1.2 * nxt.height:
+            break
+        for below in nxt.segments():
+            if abs(below.x0 - segment.x0) <= 4:
+                at = F.first_phrase_at(below.text, F.BUYER_MARKERS)
+                if at is not None and at <= 3:
+                    return True
+        if nxt.top > last.bottom:
+            break
+    return False
+
+
 def _vendor_name(ctx: _Context) -> Candidate | None:
     """The vendor's name: a company name with a legal form outside the buyer's block,
     preferring the top of page 1; else the first text line of page 1. At least 0.9 only with
@@ -1560,26 +1613,25 @@ def _vendor_name(ctx: _Context) -> Candidate | None:
     page = ctx.pages[0]
     options = []
     for index, line in enumerate(page.lines):
-        for segment in line.segments():
-            if _LEGAL_FORMS.fullmatch(segment.text.strip(" ,")) and index > 0:
-                # A name wrapped in a narrow column ("Van der Berg ICT Diensten" / "B.V."):
-                # the segment right above, starting at the same x, holds the rest.
-                above = page.lines[index - 1]
-                joined = [
-                    s
-                    for s in above.segments()
-                    if abs(s.x0 - segment.x0) <= 4 and line.top - above.bottom < line.height
-                ]
-                if joined:
-                    segment = Line(page.number, joined[0].words + segment.words)
-                    segment.words.sort(key=lambda w: (w.top, w.x0))
-                    segment.__post_init__()
+        for variant, wrapped in _name_segments(page, index, line):
+            segment = variant
+            if _heads_buyer_block(page, index, segment):
+                continue
             match = _LEGAL_FORMS.search(segment.text)
             if not match or _in_buyer_box(ctx, page.number, segment.words):
                 continue
+            if segment.text[: match.start()].rstrip().endswith("("):
+                continue  # "Total (inc. VAT)" is no company
             if F.contains_any(segment.text, F.BUYER_MARKERS):
                 continue
-            name = segment.text[: match.end()].strip(" ,:-–")
+            end = match.end()
+            # Legal forms in a row belong together ("Pvt. Ltd.", "GmbH & Co. KG").
+            while more := re.match(r"[\s.&]*(?:Co\.?\s*)?", segment.text[end:]):
+                follow = _LEGAL_FORMS.match(segment.text, end + more.end())
+                if not follow or follow.end() == end:
+                    break
+                end = follow.end()
+            name = segment.text[:end].strip(" ,:-–")
             name = re.split(r"\s[-–|]\s|:\s", name)[-1].strip()
             if len(name) < 4 or len(name) > 80:
                 continue
@@ -1589,7 +1641,7 @@ def _vendor_name(ctx: _Context) -> Candidate | None:
                 Candidate(
                     "vendor_name",
                     name,
-                    0.6 * position,
+                    0.6 * position * (0.9 if wrapped else 1.0),
                     words or segment.words,
                     page=page.number,
                     top=line.top,
@@ -1604,7 +1656,7 @@ def _vendor_name(ctx: _Context) -> Candidate | None:
         evidence: dict[str, int] = {}
         for cand in options:
             key = F.fold(cand.value)  # type: ignore[arg-type]
-            line = next(l for l in page.lines if cand.words and cand.words[0] in l.words)
+            line = next(l for l in page.lines if cand.words and cand.words[-1] in l.words)
             strong = _party_side(page, line, cand.words) == "seller" or _names_domain(
                 str(cand.value), domains
             )
@@ -1615,6 +1667,10 @@ def _vendor_name(ctx: _Context) -> Candidate | None:
 
         best = max(options, key=rank)
         key = F.fold(best.value)  # type: ignore[arg-type]
+        if not evidence[key]:
+            named = _domain_named_segment(ctx, page)
+            if named is not None:
+                return named
         if counts[key] > 1:
             best.score = min(best.score + 0.1, 0.7)
         rivals = {k for k, strong in evidence.items() if strong and k != key}
@@ -1623,10 +1679,15 @@ def _vendor_name(ctx: _Context) -> Candidate | None:
             # or matches the domain of a web or mail address outside the buyer's block.
             best.score = 0.93 if counts[key] > 1 else 0.9
         return best
+    named = _domain_named_segment(ctx, page)
+    if named is not None:
+        return named
     for line in page.lines[:3]:
         segment = line.segments()[0]
         if _in_buyer_box(ctx, page.number, segment.words):
             continue
+        if F.first_phrase_at(segment.text, F.SELLER_MARKERS) == 0:
+            continue  # the header "Fournisseur", not a name
         if any(F.find_labels(segment.text, name) for name in ("invoice_number", "issue_date")):
             continue
         if re.search(r"[A-Za-z]{3}", segment.text):
@@ -1665,6 +1726,31 @@ _MAIL_PROVIDERS = frozenset(
     "gmail googlemail yahoo hotmail outlook live gmx web aol icloud orange free wanadoo "
     "libero ziggo kpnmail example localhost fake".split()
 )
+
+
+def _domain_named_segment(ctx: _Context, page: Page) -> Candidate | None:
+    """A name without a legal form ("Kantoorhuis De Vries") that spells exactly the domain of
+    the page's web or mail address, in the top half of page 1 outside the buyer's block."""
+    domains = _vendor_domains(ctx)
+    if not domains:
+        return None
+    for line in page.lines:
+        if line.top > page.height / 2:
+            break
+        for segment in line.segments():
+            letters = _NAME_NOISE.sub("", F.fold(segment.text))
+            if letters not in domains or _in_buyer_box(ctx, page.number, segment.words):
+                continue
+            return Candidate(
+                "vendor_name",
+                segment.text.strip(),
+                0.9,
+                segment.words,
+                label="web domain",
+                page=page.number,
+                top=line.top,
+            )
+    return None
 
 
 def _names_domain(name: str, domains: set[str]) -> bool:

@@ -60,6 +60,22 @@ class Case:
     path: Path
     truth: dict[str, object]
     alt_totals: set[Decimal] = field(default_factory=set)
+    vendor_names: tuple[str, ...] = ()  # any of these counts as the vendor's name
+
+
+def _letters(value) -> str:
+    return "".join(ch for ch in str(value or "").casefold() if ch.isalnum())
+
+
+def vendor_name_matches(got, names: tuple[str, ...]) -> bool:
+    """Equal letters and digits, or one name containing the other (truth "Coolblue B.V." for a
+    printed legal name, a GLN prefix in the XML), never for fewer than 4 characters."""
+    b = _letters(got)
+    for name in names:
+        a = _letters(name)
+        if a and b and (a == b or (min(len(a), len(b)) >= 4 and (a in b or b in a))):
+            return True
+    return False
 
 
 def _d(value) -> Decimal | None:
@@ -101,7 +117,8 @@ def load_cases(corpus: Path) -> list[Case]:
             else None,
             "vendor_iban": _compact(data.get("iban")),
         }
-        cases.append(Case(pdf, truth))
+        names = tuple(str(data[k]) for k in ("partner_name", "issuer") if data.get(k))
+        cases.append(Case(pdf, truth, vendor_names=names))
     zugferd = corpus / "zugferd-corpus"
     with open(zugferd / "ground_truth.csv", newline="") as handle:
         for row in csv.DictReader(handle):
@@ -118,7 +135,8 @@ def load_cases(corpus: Path) -> list[Case]:
                 "vendor_iban": _compact(row["seller_iban"]),
             }
             alt = {v for v in (_d(row["payable_amount"]),) if v is not None}
-            cases.append(Case(zugferd / row["file"], truth, alt))
+            names = (row["seller_name"],) if row.get("seller_name") else ()
+            cases.append(Case(zugferd / row["file"], truth, alt, vendor_names=names))
     return cases
 
 
@@ -184,6 +202,7 @@ def run(corpus: Path, *, ocr: bool, limit: int | None, every: int = 1) -> dict:
     stats = {name: {"truth": 0, "right": 0, "wrong": 0, "missing": 0} for name in KEY_FIELDS}
     confident = {"n": 0, "right": 0}
     calibration = {label: [0, 0] for _, label in BUCKETS}  # bucket -> [values, right]
+    vendor = {"truth": 0, "right": 0, "confident": 0, "confident_right": 0}
     misses: list[dict] = []
     pages = 0
     started = time.monotonic()
@@ -197,6 +216,16 @@ def run(corpus: Path, *, ocr: bool, limit: int | None, every: int = 1) -> dict:
             result = None
         if result is not None:
             pages += result.page_count
+        if case.vendor_names:
+            fv = result.fields.get("vendor_name") if result else None
+            right = fv is not None and vendor_name_matches(fv.value, case.vendor_names)
+            vendor["truth"] += 1
+            vendor["right"] += int(right)
+            if fv is not None and fv.confidence >= 0.9:
+                vendor["confident"] += 1
+                vendor["confident_right"] += int(right)
+                if not right:
+                    failures.append(f"{case.path.name}: vendor_name got {fv.value!r} at >= 0.9")
         for name in KEY_FIELDS:
             want = case.truth[name]
             fv = result.fields.get(name) if result else None
@@ -235,6 +264,7 @@ def run(corpus: Path, *, ocr: bool, limit: int | None, every: int = 1) -> dict:
         "stats": stats,
         "confident": confident,
         "calibration": calibration,
+        "vendor_name": vendor,
         "misses": misses,
         "pages": pages,
         "seconds": elapsed,
@@ -291,6 +321,19 @@ def main(argv: list[str] | None = None) -> int:
         out.write(
             f"{name:15} {row['truth']:5} {row['right']:5} {row['wrong']:5} "
             f"{row['missing']:5} {acc:6.1%}  {absent.get(name, 0):11} {acc_printed:11.1%}\n"
+        )
+    total = sum(row["truth"] for row in report["stats"].values())
+    right = sum(row["right"] for row in report["stats"].values())
+    printed = total - sum(absent.values())
+    out.write(
+        f"{'KEY FIELDS':15} {total:5} {right:5} {'':5} {'':5} {right / total:6.1%}"
+        f"  {sum(absent.values()):11} {right / printed:11.1%}\n"
+    )
+    v = report["vendor_name"]
+    if v["truth"]:
+        out.write(
+            f"vendor_name (not a key field): {v['right']}/{v['truth']} right "
+            f"{v['right'] / v['truth']:.1%}; at >= 0.9: {v['confident_right']}/{v['confident']}\n"
         )
     c = report["confident"]
     if c["n"]:

@@ -355,3 +355,66 @@ def test_of_two_printed_due_dates_the_one_matching_the_terms_wins_untrusted():
     )
     assert result.value("due_date") == date(2025, 10, 5)
     assert result.fields["due_date"].confidence < 0.9
+
+
+@pytest.mark.parametrize(
+    ("buyer", "department", "vendor_lines", "domain", "expected"),
+    [
+        (
+            "Kestrel Instruments B.V.",
+            "Crediteurenadministratie",
+            ["Zeeland Transport &", "Logistiek B.V."],
+            "www.zeelandtransport.nl",
+            "Zeeland Transport & Logistiek B.V.",
+        ),
+        (
+            "Kestrel Instruments AG",
+            "Kreditorenbuchhaltung",
+            ["Alpenglühen", "Informatik AG"],
+            "info@alpengluehen-informatik.ch",
+            None,  # the domain spells "ue" for "ü": no domain evidence, still not the buyer
+        ),
+        (
+            "Kestrel Instruments Inc.",
+            "Accounts Payable",
+            ["Bluegrass Office", "Supply Inc."],
+            "www.bluegrassoffice.com",
+            "Bluegrass Office Supply Inc.",
+        ),
+    ],
+)
+def test_sidebar_vendor_name_wrapped_over_two_lines_and_the_buyer_above_its_department(
+    buyer, department, vendor_lines, domain, expected
+):
+    rows = [
+        (300, 60, buyer),
+        (300, 72, department),
+        (300, 84, "Stationsplein 45"),
+        (40, 96, vendor_lines[0]),
+        (40, 105, vendor_lines[1]),
+        (40, 130, "Havenweg 18"),
+        (40, 160, domain),
+    ]
+    name = extract(rows).fields.get("vendor_name")
+    assert name is None or name.value != buyer
+    if expected:
+        assert name.value == expected
+        assert name.confidence >= 0.9
+
+
+def test_a_name_without_legal_form_that_spells_the_web_domain_is_the_vendor():
+    result = extract(
+        [
+            (40, 60, "Kantoorhuis De Vries"),
+            (40, 75, "www.kantoorhuisdevries.nl"),
+            (300, 120, "Kestrel Instruments B.V."),
+            (300, 132, "Klantnummer: 009887"),
+        ]
+    )
+    assert result.value("vendor_name") == "Kantoorhuis De Vries"
+    assert result.fields["vendor_name"].confidence >= 0.9
+
+
+def test_consecutive_legal_forms_stay_in_the_name_and_total_inc_is_no_company():
+    result = extract([(40, 60, "Sold By : WS Retail Services Pvt. Ltd.,"), (300, 400, "Total (inc. VAT)")])
+    assert result.value("vendor_name") == "WS Retail Services Pvt. Ltd."
