@@ -723,9 +723,13 @@ def _dated_number(ctx, page, line, same_line, ids, strength, base) -> list[Candi
     return []
 
 
-# A tax label negated by the word before it ("Ohne MwSt.", "excl. VAT", "hors TVA").
+# A tax label qualified by the word before it, so the amount after it is not the tax: "Ohne
+# MwSt.", "excl. VAT", "hors TVA" (a net amount) or "inklusive 19 % Versicherungsteuer",
+# "incl. VAT" (a gross amount).
 _WITHOUT = re.compile(
-    r"(?:ohne|without|excl|exkl|excluding|hors|sans|zonder|exclusief|sin|senza|netto|net)\.?\s*$"
+    r"(?:ohne|without|excl|exkl|excluding|hors|sans|zonder|exclusief|sin|senza|netto|net|"
+    r"inkl|inklusive|incl|including|inclusive|inclusief|incluido|incluida|compris|comprese?)"
+    r"\.?\s*(?:\d+(?:[.,]\d+)?\s*%\s*)?$"
 )
 
 

@@ -418,3 +418,12 @@ def test_a_name_without_legal_form_that_spells_the_web_domain_is_the_vendor():
 def test_consecutive_legal_forms_stay_in_the_name_and_total_inc_is_no_company():
     result = extract([(40, 60, "Sold By : WS Retail Services Pvt. Ltd.,"), (300, 400, "Total (inc. VAT)")])
     assert result.value("vendor_name") == "WS Retail Services Pvt. Ltd."
+
+
+@pytest.mark.parametrize(
+    "label",
+    ["vierteljährlicher Beitrag inklusive 19 % Versicherungsteuer", "Total incl. VAT", "Total TTC"],
+)
+def test_an_amount_after_an_including_tax_label_is_not_the_tax(label):
+    result = extract([(40, 100, "Rechnung Nr. 4711"), (40, 300, label), (400, 300, "220,00 €")])
+    assert result.value("tax_amount") != Decimal("220.00")
