@@ -9,20 +9,20 @@ Ground truth: the invoice2data JSON files and, for Factur-X PDFs, the corpus's
 extractors under test). "total" counts as right when it equals the grand total (BT-112) or the
 amount due (BT-115).
 
-Measured 2026-11-25 (text layer on branch ``exttext``, OCR before it), 2 shared cores:
+Measured 2026-11-25 on branch ``exttext``, 2 shared cores (load average 10-14):
 
 =================  ============================  =================================
 field              text layer, 91 PDFs           OCR, 31 PDFs / 58 pages (--every 4)
 =================  ============================  =================================
-invoice_number     82/89  92.1 % (6 unprinted)   28/30  93.3 %
+invoice_number     82/89  92.1 % (6 unprinted)   29/30  96.7 %
 issue_date         84/89  94.4 % (5)             29/30  96.7 %
 due_date           28/32  87.5 % (4)              5/6   83.3 %
 currency           88/88 100.0 %                 29/29 100.0 %
-net_amount         81/85  95.3 % (3)             23/27  85.2 %
+net_amount         81/85  95.3 % (3)             25/27  92.6 %
 total_amount       85/88  96.6 % (3)             27/29  93.1 %
 vendor_tax_id      75/76  98.7 % (1)             21/21 100.0 %
 vendor_iban        32/35  91.4 % (2)              7/9   77.8 %
-conf >= 0.9 right  303/310 97.7 %                55/55 100.0 %
+conf >= 0.9 right  303/310 97.7 %                67/67 100.0 %
 =================  ============================  =================================
 
 "(n unprinted)": misses whose expected value the page does not print at all (``--report`` lists
