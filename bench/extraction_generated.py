@@ -32,6 +32,9 @@ from apinvoices.extraction.evaluation import normalise
 from apinvoices.extraction.pipeline import extract_document
 
 AUTO_ACCEPT = 0.9
+# Calibration buckets: (lower bound inclusive, label).
+BUCKETS = ((0.0, "< 0.5"), (0.5, "0.5-0.7"), (0.7, "0.7-0.8"), (0.8, "0.8-0.9"), (0.9, "0.9-0.95"),
+           (0.95, ">= 0.95"))  # fmt: skip
 KEY_FIELDS = (
     "invoice_number",
     "issue_date",
@@ -70,6 +73,7 @@ def evaluate(folder: Path, *, show_errors: int = 0) -> dict:
     per_field = defaultdict(lambda: [0, 0, 0, 0])  # expected, correct, confident, confident-right
     per_layout = defaultdict(lambda: [0, 0])  # key fields expected, correct
     per_lang = defaultdict(lambda: [0, 0])
+    calibration = {label: [0, 0] for _, label in BUCKETS}  # values given, right (truth present)
     errors: list[str] = []
     with (folder / "ground_truth.csv").open(newline="", encoding="utf-8") as handle:
         rows = [row for row in csv.DictReader(handle) if row["kind"] == "pdf"]
@@ -91,6 +95,10 @@ def evaluate(folder: Path, *, show_errors: int = 0) -> dict:
                 counts[0] += 1
                 ok = _matches(name, raw, got, credit_note=credit)
                 counts[1] += ok
+                if fv is not None:
+                    bucket = next(lb for lower, lb in reversed(BUCKETS) if fv.confidence >= lower)
+                    calibration[bucket][0] += 1
+                    calibration[bucket][1] += ok
                 if name in KEY_FIELDS:
                     for bucket in (per_layout[row["layout"]], per_lang[row["language"]]):
                         bucket[0] += 1
@@ -117,9 +125,18 @@ def evaluate(folder: Path, *, show_errors: int = 0) -> dict:
         print(f"key-field accuracy per {title}: " + ", ".join(
             f"{k} {_pct(v[1], v[0]).strip()}" for k, v in sorted(table.items())
         ))
+    print("calibration (all fields with a truth value, by confidence): " + ", ".join(
+        f"{label} {right}/{n}" + (f" {_pct(right, n).strip()}" if n else "")
+        for label, (n, right) in calibration.items()
+    ))
     for line in errors[:show_errors]:
         print("  " + line)
-    return {"fields": dict(per_field), "key": (key_ok, key_exp), "confident": (conf_ok, conf)}
+    return {
+        "fields": dict(per_field),
+        "key": (key_ok, key_exp),
+        "confident": (conf_ok, conf),
+        "calibration": calibration,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -649,7 +649,8 @@ class PaymentTerms:
 
 _DAYS_WORD = r"(?:days?|tagen?|tg\.?|jours?|j\.?|dagen|dias|giorni|gg\.?)"
 _NET_TERMS = [
-    re.compile(r"\bnet(?:to)?\s*(?P<n>\d{1,3})\b(?:\s*" + _DAYS_WORD + r")?"),
+    # "netto 1.420,00" is an amount after a "net" label, not a term of one day.
+    re.compile(r"\bnet(?:to)?\s*(?P<n>\d{1,3})\b(?![.,]\d)(?:\s*" + _DAYS_WORD + r")?"),
     re.compile(r"\b(?P<n>\d{1,3})\s*" + _DAYS_WORD + r"\s*(?:net(?:to)?|rein|netto)\b"),
     re.compile(
         r"\b(?:payable|payment|due|zahlbar|zahlung|payable|paiement|a regler|betaling|te betalen|"
@@ -767,7 +768,7 @@ LABELS: dict[str, dict[str, tuple[str, ...]]] = {
             "rechnung nr",
             "rechnung-nr",
             r"re:(?<![a-z])[a-z]*(?:rechnung|gutschrift|rechnungskorrektur)\b[^:\n]{0,45}?"
-            r"\s(?:nr|no|nummer)\.?(?![a-z])",
+            r"\s(?:nr|no|nummer|#)\.?(?![a-z])",
             "rechnungs nr",
             "gutschriftsnummer",
             "gutschrift-nr",
@@ -786,6 +787,7 @@ LABELS: dict[str, dict[str, tuple[str, ...]]] = {
             "facture n",
             "n° facture",
             "facture numero",
+            "facture #",
             "avoir n°",
             "avoir no",
             "numero d'avoir",
@@ -797,6 +799,7 @@ LABELS: dict[str, dict[str, tuple[str, ...]]] = {
             "factuurnr",
             "factuur nummer",
             "factuur nr",
+            "factuur #",
             "creditnotanummer",
             "creditnota nummer",
             "creditnota nr",
@@ -813,6 +816,7 @@ LABELS: dict[str, dict[str, tuple[str, ...]]] = {
             "factura n°",
             "factura nº",
             "factura no",
+            "factura #",
             "abono n°",
             "abono nº",
             "numero de abono",
@@ -826,6 +830,7 @@ LABELS: dict[str, dict[str, tuple[str, ...]]] = {
             "fattura n",
             "n fattura",
             "fattura numero",
+            "fattura #",
             "nota di credito n°",
             "nota di credito n",
             "numero nota di credito",
@@ -1254,6 +1259,13 @@ BUYER_MARKERS: tuple[str, ...] = (
     "customer",
     "client",
     "buyer",
+    "purchaser",
+    "accounts payable",
+    "kreditorenbuchhaltung",
+    "crediteurenadministratie",
+    "comptabilite fournisseurs",
+    "cuentas a pagar",
+    "contabilita fornitori",
     "your vat",
     "customer vat",
     "recipient",
@@ -1261,6 +1273,8 @@ BUYER_MARKERS: tuple[str, ...] = (
     "rechnungsadresse",
     "lieferadresse",
     "leistungsempfanger",
+    "kaufer",
+    "auftraggeber",
     "kunde",
     "ihre ust",
     "ihre umsatzsteuer",
@@ -1270,6 +1284,7 @@ BUYER_MARKERS: tuple[str, ...] = (
     "adresse de facturation",
     "adresse de livraison",
     "destinataire",
+    "acheteur",
     "votre tva",
     "votre n° tva",
     "votre numero de tva",
@@ -1278,17 +1293,49 @@ BUYER_MARKERS: tuple[str, ...] = (
     "afleveradres",
     "leveradres",
     "klant",
+    "koper",
+    "afnemer",
     "uw btw",
     "btw klant",
     "debiteur",
     "facturar a",
+    "comprador",
     "cliente",
     "destinatario",
     "direccion de facturacion",
     "su nif",
     "fatturare a",
+    "acquirente",
+    "committente",
     "intestatario",
     "vostra partita iva",
+)
+
+# Headers of the seller's block: an identifier under one of them is the vendor's.
+SELLER_MARKERS: tuple[str, ...] = (
+    "seller",
+    "supplier",
+    "vendor",
+    "sold by",
+    "issued by",
+    "verkaufer",
+    "lieferant",
+    "rechnungssteller",
+    "rechnungsersteller",
+    "leistungserbringer",
+    "vendeur",
+    "fournisseur",
+    "emetteur",
+    "prestataire",
+    "verkoper",
+    "leverancier",
+    "proveedor",
+    "vendedor",
+    "emisor",
+    "fornitore",
+    "cedente",
+    "venditore",
+    "prestatore",
 )
 
 # Markers of the payment section, where an IBAN is the vendor's.
@@ -1318,6 +1365,7 @@ DEBIT_MARKERS: tuple[str, ...] = (
     "lastschrift",
     "abgebucht",
     "eingezogen",
+    "von ihrem konto",
     "prelevement",
     "preleve",
     "incasso",
@@ -1345,13 +1393,18 @@ CREDIT_NOTE_WORDS: tuple[str, ...] = (
 )
 
 
+# Between the words of a label: separators, and a currency that some layouts put there
+# ("Montant EUR HT", "Total € TTC").
+_LABEL_GAP = r"[\s\-_.]*(?:(?:eur|usd|gbp|chf|€|\$|£)(?![a-z])[\s\-_.]*)?"
+
+
 def _label_regex(phrase: str) -> str:
     if phrase.startswith("re:"):
         return phrase[3:]
     parts = []
     for ch in phrase:
         if ch == " ":
-            parts.append(r"[\s\-_.]*")
+            parts.append(_LABEL_GAP)
         elif ch in ".":
             parts.append(r"\.?")
         elif ch == "°":
@@ -1361,8 +1414,8 @@ def _label_regex(phrase: str) -> str:
         else:
             parts.append(re.escape(ch))
     body = "".join(parts)
-    lead = r"(?<![a-z0-9])" if phrase[0].isalnum() else ""
-    tail = r"(?![a-z])" if phrase[-1].isalnum() else ""
+    lead = r"(?<![a-z0-9_])" if phrase[0].isalnum() else ""
+    tail = r"(?![a-z_])" if phrase[-1].isalnum() else ""
     return lead + body + tail
 
 
@@ -1382,7 +1435,7 @@ class LabelMatch:
         return 0.65 if generic else max(0.8, 1.0 - 0.02 * self.rank)
 
 
-_GENERIC = frozenset(
+GENERIC_LABELS = _GENERIC = frozenset(
     {
         "date",
         "datum",
@@ -1470,6 +1523,12 @@ def contains_any(text: str, phrases: tuple[str, ...]) -> str | None:
     return None
 
 
+def first_phrase_at(text: str, phrases: tuple[str, ...]) -> int | None:
+    """The position of the earliest of ``phrases`` in ``text`` (word boundaries), else None."""
+    match = _any_phrase(tuple(phrases)).search(fold(text))
+    return match.start() if match else None
+
+
 # --- Identifiers ---------------------------------------------------------------------------
 
 # Printed groups are usually of four, but French RIB-style grouping ("FR76 10107 00245 ...")
@@ -1546,5 +1605,6 @@ BIC_PATTERN = re.compile(r"\b([A-Z]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?)\b")
 
 # Checksum validation lives in one place (``identifiers``); re-exported for the layout code.
 normalize_iban = identifiers.normalize_iban
+iban_shaped = identifiers.iban_shaped
 normalize_tax_id = identifiers.normalize_tax_id
 normalize_bic = identifiers.normalize_bic

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from schwifty import BIC, IBAN
+from schwifty import BIC, IBAN, registry
 from schwifty.exceptions import SchwiftyException
 from stdnum import get_cc_module
 from stdnum.eu import vat as eu_vat
@@ -90,6 +90,19 @@ def normalize_iban(raw: str | None) -> str | None:
         return IBAN(value).compact
     except (SchwiftyException, ValueError):
         return None
+
+
+def iban_shaped(raw: str | None) -> str | None:
+    """The compact value when it has the length and country of an IBAN but need not pass its
+    check digits (a typo or a specimen number printed as the payee account), else None."""
+    value = compact_iban(raw)
+    if not value or not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}", value):
+        return None
+    try:
+        spec = registry.get_iban_spec(value[:2])
+    except (SchwiftyException, KeyError, ValueError):
+        return None
+    return value if spec is not None and spec.iban_length == len(value) else None
 
 
 def is_valid_iban(raw: str | None) -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import statistics
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 from apinvoices.extraction import fields as F
@@ -213,6 +214,8 @@ class Candidate:
     page: int = 1
     top: float = 0.0
     checksum: bool = False
+    ambiguous: bool = False  # a numeric date whose day/month order nothing on the page fixed
+    rivals: int = 0  # other values of the same field found with a comparable score
 
     @property
     def ocr_conf(self) -> float:
@@ -427,6 +430,10 @@ def extract_invoice(pages: list[Page], *, source: Source, kind: str) -> Extracte
         and chosen["due_date"].value < chosen["issue_date"].value  # type: ignore[operator]
     ):
         chosen["due_date"].score *= 0.6
+    if "due_date" not in chosen:
+        debit = _debit_date(ctx)
+        if debit:
+            chosen["due_date"] = debit
     chosen.update(_choose_amounts(candidates))
     terms = _payment_terms(ctx, chosen.get("payment_terms"))
     if terms is not None:
@@ -443,6 +450,9 @@ def extract_invoice(pages: list[Page], *, source: Source, kind: str) -> Extracte
                     page=terms.page,
                     top=terms.top,
                 )
+        elif "due_date" in chosen and "issue_date" in chosen:
+            _prefer_due_date_matching_terms(candidates, chosen, str(terms.value))
+    _cross_check_dates(chosen)
     for name, picker in (
         ("vendor_iban", _vendor_iban),
         ("vendor_tax_id", _vendor_tax_id),
@@ -482,6 +492,82 @@ def extract_invoice(pages: list[Page], *, source: Source, kind: str) -> Extracte
     return invoice
 
 
+def _prefer_due_date_matching_terms(
+    candidates: list[Candidate], chosen: dict[str, Candidate], terms: str
+) -> None:
+    """Of several printed due dates, the one that equals the issue date plus the stated terms
+    wins ("Zahlbar innerhalb 30 Tagen" and a garbled second due date). Its rivals still keep
+    it below auto-accept."""
+    parsed = F.parse_payment_terms(terms)
+    if parsed is None:
+        return
+    expected = parsed.due_date(chosen["issue_date"].value)  # type: ignore[arg-type]
+    current = chosen["due_date"]
+    if current.value == expected:
+        return
+    if current.ambiguous and _swap_day_month(current.value) == expected:  # type: ignore[arg-type]
+        # "10/09/2025" read day-first, but issue date + "Net 30" says October 9: the terms
+        # settle the order.
+        current.value, current.ambiguous = expected, False
+        return
+    matching = [c for c in candidates if c.field == "due_date" and c.value == expected]
+    if matching:
+        best = max(matching, key=lambda c: c.score)
+        best.rivals = max(best.rivals, 1)
+        best.score = max(best.score, min(current.score, 0.85))
+        chosen["due_date"] = best
+
+
+def _swap_day_month(value: date) -> date | None:
+    try:
+        return value.replace(month=value.day, day=value.month)
+    except ValueError:
+        return None
+
+
+def _specific_date_label(cand: Candidate) -> bool:
+    """The value stands after a label that names this date field and nothing else
+    ("Rechnungsdatum", "Due date"), not a bare "Date" nor another field's label."""
+    phrases = {p for per_lang in F.LABELS[cand.field].values() for p in per_lang}
+    return cand.phrase in phrases and cand.phrase not in F.GENERIC_LABELS and len(cand.phrase) > 5
+
+
+def _cross_check_dates(chosen: dict[str, Candidate]) -> None:
+    """Raise issue and due date confidence only on independent agreement.
+
+    - A due date equal to the issue date plus the stated payment terms confirms both (the
+      strongest check: two printed values and the terms agree).
+    - A specific, unambiguous label with no rival value, and a due date 0–180 days after the
+      issue date (or no due date at all), makes each date trustworthy (≥ 0.9).
+    Ambiguous day/month order, rival values or a due date derived from the terms themselves
+    never reach 0.9.
+    """
+    issue, due = chosen.get("issue_date"), chosen.get("due_date")
+    terms = chosen.get("payment_terms")
+    parsed = F.parse_payment_terms(str(terms.value)) if terms is not None else None
+    derived = due is not None and terms is not None and due.words is terms.words
+
+    def clean(cand: Candidate) -> bool:
+        return not cand.ambiguous and cand.rivals == 0 and cand.score >= 0.7
+
+    if issue is None or derived:
+        return
+    if due is None:
+        if clean(issue) and _specific_date_label(issue):
+            issue.score = max(issue.score, 0.9)
+        return
+    gap = (due.value - issue.value).days  # type: ignore[operator]
+    if not 0 <= gap <= 180:
+        return
+    if parsed is not None and parsed.net_days == gap and clean(issue) and clean(due) and gap > 0:
+        for cand in (issue, due):
+            cand.score = max(cand.score, 0.87) + 0.08
+        return
+    for cand in (issue, due):
+        if clean(cand) and _specific_date_label(cand):
+            cand.score = max(cand.score, 0.9)
+
+
 def _final_confidence(cand: Candidate, source: Source) -> float:
     score = min(cand.score, 0.99)
     if source == "ocr":
@@ -498,6 +584,7 @@ def _best(candidates: list[Candidate], name: str) -> Candidate | None:
     best = max(mine, key=lambda c: (c.score, -c.page, -c.top))
     agreeing = sum(1 for c in mine if c.value == best.value)
     disagreeing = len({str(c.value) for c in mine if c.score >= best.score * 0.9}) - 1
+    best.rivals = len({str(c.value) for c in mine if c.score >= best.score * 0.7}) - 1
     if agreeing > 1:
         best.score = min(best.score + 0.05, 0.97)
     if disagreeing:
@@ -566,6 +653,8 @@ def _label_candidates(ctx: _Context) -> list[Candidate]:
                 below = _below(
                     page, line, label_words, max_lines=5 if name in _AMOUNT_FIELDS else 2
                 )
+                if name == "tax_amount" and _negated_tax_label(page, line, match):
+                    continue
                 if name in _AMOUNT_FIELDS:
                     result += _amount_candidates(
                         ctx,
@@ -593,26 +682,95 @@ def _label_candidates(ctx: _Context) -> list[Candidate]:
                         F.ORIGINAL_INVOICE_MARKERS,
                     ):
                         continue
-                    result += _id_candidates(ctx, name, match, same_line, below, strength, base)
-                    if name == "invoice_number" and same_line is not None:
-                        # "Facture n° 562044387 du 02 Juillet 2015": the date is the issue date.
-                        dates = F.find_dates(same_line.text, ctx.language, ctx.date_order)
-                        if dates:
-                            d = dates[0]
-                            result.append(
-                                Candidate(
-                                    "issue_date",
-                                    d.value,
-                                    0.72 * strength,
-                                    same_line.words_in(d.start, d.end),
-                                    **base,
-                                )
-                            )
+                    ids = _id_candidates(ctx, name, match, same_line, below, strength, base)
+                    result += ids
+                    if name == "invoice_number":
+                        result += _dated_number(ctx, page, line, same_line, ids, strength, base)
                 elif name == "payment_terms" and same_line is not None:
                     result.append(
                         Candidate(name, same_line.text, 0.7 * strength, same_line.words, **base)
                     )
     return result
+
+
+# Joins an invoice number to its date: "Facture n° 562044387 du 02 Juillet 2015", "Invoice #
+# RE-507 issued at 2019-06-10", "Nr. 471102" / "vom 05.03.2018".
+_DATE_JOIN = re.compile(
+    r"^[\s,;:/\-]*(?:(?:du|vom|von|from|of|dated|issued(?: at| on)?|del|van|dd\.?|le|am|d\.)"
+    r"[\s.:]*)?$",
+    re.IGNORECASE,
+)
+
+
+def _dated_number(ctx, page, line, same_line, ids, strength, base) -> list[Candidate]:
+    """The issue date printed with the invoice number: right after it on its line, or alone
+    after a joining word at the start of the next line. A date elsewhere on the line ("Rechnung
+    gemäß Bestellung vom 01.03.2018") is some other document's."""
+    if not ids:
+        return []
+    number = ids[0]
+    holder = same_line
+    if holder is None or not any(w in holder.words for w in number.words):
+        return []
+    token_end = max(holder.spans[holder.words.index(w)][1] for w in number.words)
+    for d in F.find_dates(holder.text, ctx.language, ctx.date_order):
+        if d.start < token_end:
+            continue
+        if _DATE_JOIN.match(holder.text[token_end : d.start]):
+            return [
+                Candidate(
+                    "issue_date", d.value, 0.72 * strength, holder.words_in(d.start, d.end), **base
+                )
+            ]
+        break
+    if holder.slice(token_end, len(holder.text)) is not None:
+        return []  # more text after the number: the next line is not its continuation
+    index = _line_index(page, line)
+    if index + 1 < len(page.lines):
+        nxt = page.lines[index + 1]
+        if nxt.top - line.bottom <= 1.2 * line.height:
+            first = nxt.segments()[0]
+            dates = F.find_dates(first.text, ctx.language, ctx.date_order)
+            if dates and _DATE_JOIN.match(first.text[: dates[0].start]) and not first.text[
+                dates[0].end :
+            ].strip(" .,"):
+                d = dates[0]
+                return [
+                    Candidate(
+                        "issue_date",
+                        d.value,
+                        0.7 * strength,
+                        first.words_in(d.start, d.end),
+                        **{**base, "top": nxt.top},
+                    )
+                ]
+    return []
+
+
+# A tax label qualified by the word before it, so the amount after it is not the tax: "Ohne
+# MwSt.", "excl. VAT", "hors TVA" (a net amount) or "inklusive 19 % Versicherungsteuer",
+# "incl. VAT" (a gross amount).
+_WITHOUT = re.compile(
+    r"(?:ohne|without|excl|exkl|excluding|hors|sans|zonder|exclusief|sin|senza|netto|net|"
+    r"inkl|inklusive|incl|including|inclusive|inclusief|incluido|incluida|compris|comprese?)"
+    r"\.?\s*(?:\d+(?:[.,]\d+)?\s*%\s*)?$"
+)
+
+
+def _negated_tax_label(page: Page, line: Line, match: F.LabelMatch) -> bool:
+    if _WITHOUT.search(F.fold(line.text[: match.start])):
+        return True
+    # A column header wrapped over two lines: "Ohne" above "MwSt.".
+    words = line.words_in(match.start, match.end)
+    index = _line_index(page, line)
+    if not words or index == 0:
+        return False
+    above = page.lines[index - 1]
+    if line.top - above.bottom > 0.8 * line.height:
+        return False
+    x0, x1 = words[0].x0, words[-1].x1
+    over = [w for w in above.words if w.x1 > x0 - 2 and w.x0 < x1 + 2]
+    return bool(over) and bool(_WITHOUT.search(F.fold(" ".join(w.text for w in over))))
 
 
 def _amount_candidates(ctx, name, match, line, start, stop, below, strength, bottomness, base):
@@ -680,7 +838,18 @@ def _date_candidates(ctx, name, same_line, below, strength, base):
         score = (
             0.85 * strength * position * (0.85 if d.ambiguous and ctx.date_order is None else 1.0)
         )
-        result.append(Candidate(name, d.value, score, segment.words_in(d.start, d.end), **base))
+        result.append(
+            Candidate(
+                name,
+                d.value,
+                score,
+                segment.words_in(d.start, d.end),
+                # Only English is written month-first anywhere (en_US): in the other
+                # languages a numeric date is day-first and not ambiguous.
+                ambiguous=d.ambiguous and ctx.date_order is None and ctx.language in (None, "en"),
+                **base,
+            )
+        )
         break
     return result
 
@@ -805,6 +974,18 @@ def _choose_amounts(candidates: list[Candidate]) -> dict[str, Candidate]:
             cand.score *= 0.75  # arithmetic does not add up: at least one of them is wrong
     elif total and net and net.value > total.value:  # type: ignore[operator]
         net.score *= 0.6
+    elif total and tax and not net and total.value >= tax.value >= 0:  # type: ignore[operator]
+        # No net row the rules know ("Charges $4.11", "Tax $0.00", "Total $4.11"): the
+        # difference, never trusted alone.
+        chosen["net_amount"] = Candidate(
+            "net_amount",
+            total.value - tax.value,  # type: ignore[operator]
+            min(total.score, tax.score, 0.6) * 0.8,
+            [],
+            label="total - tax",
+            page=total.page,
+            top=total.top,
+        )
     elif total and net and not tax and total.value > net.value > 0:  # type: ignore[operator]
         # A tax printed without a label the rules know: the difference, never trusted alone.
         chosen["tax_amount"] = Candidate(
@@ -899,17 +1080,42 @@ def _issue_date_fallback(ctx: _Context) -> Candidate | None:
                 top=line.top,
             )
     for line in page.lines:
-        if line.top > page.height / 3:
+        if line.top > page.height / 2:
             break
         for d in F.find_dates(line.text, ctx.language, ctx.date_order):
             return Candidate(
                 "issue_date",
                 d.value,
-                0.45,
+                0.45 if line.top <= page.height / 3 else 0.35,
                 line.words_in(d.start, d.end),
                 page=page.number,
                 top=line.top,
             )
+    return None
+
+
+_ON_DATE = re.compile(r"(?:^|\s)(?:am|on|le|op|el|il|ab|from|a partir du|vanaf)\s*:?\s*$")
+
+
+def _debit_date(ctx: _Context) -> Candidate | None:
+    """The date a direct debit will be collected on ("wird am 20.03.2014 von Ihrem Konto ...
+    eingezogen", "will be debited on 5 May"): that is when the invoice is due."""
+    for page in ctx.pages:
+        for index, line in enumerate(page.lines):
+            following = page.lines[index + 1].text if index + 1 < len(page.lines) else ""
+            if not F.contains_any(line.text + " " + following, F.DEBIT_MARKERS):
+                continue
+            for d in F.find_dates(line.text, ctx.language, ctx.date_order):
+                if _ON_DATE.search(F.fold(line.text[: d.start])):
+                    return Candidate(
+                        "due_date",
+                        d.value,
+                        0.6,
+                        line.words_in(d.start, d.end),
+                        label="direct debit",
+                        page=page.number,
+                        top=line.top,
+                    )
     return None
 
 
@@ -932,12 +1138,11 @@ def _buyer_boxes(pages: list[Page]) -> list[tuple[int, BBox]]:
     for page in pages:
         for index, line in enumerate(page.lines):
             for segment in line.segments():
-                phrase = F.contains_any(segment.text, F.BUYER_MARKERS)
-                if not phrase:
+                # The marker must open the segment ("Bill to:", "Kunde", "Käufer/Leistungs-
+                # empfänger:"), so the earliest one decides.
+                first = F.first_phrase_at(segment.text, F.BUYER_MARKERS)
+                if first is None or first > 3:
                     continue
-                marker_at = F.fold(segment.text).find(phrase.split()[0])
-                if marker_at > 3:
-                    continue  # the marker must open the segment ("Bill to:", "Kunde")
                 # An address block is left-aligned under its header, at most ~8 lines, and
                 # ends at the first wider gap.
                 x0, x1 = segment.x0 - 12, segment.x1
@@ -954,6 +1159,39 @@ def _buyer_boxes(pages: list[Page]) -> list[tuple[int, BBox]]:
                     x1 = max(x1, max(s.x1 for s in block))
                 boxes.append((page.number, BBox(x0, segment.top - 2, x1 + 2, bottom + 2)))
     return boxes
+
+
+def _party_side(page: Page, line: Line, words: list[Word]) -> str | None:
+    """"buyer" or "seller" when ``words`` sit in a block headed by a buyer marker ("Käufer",
+    "Bill to") or a seller marker ("Verkäufer", "Supplier"): the nearest such header above,
+    in the same column (its left edge at the left edge of the words' segment or of the label
+    segment before it), with no paragraph gap in between. None when no header says."""
+    if not words:
+        return None
+    segments = line.segments()
+    anchors = {words[0].x0}
+    for i, segment in enumerate(segments):
+        if any(w in segment.words for w in words):
+            anchors.add(segment.x0)
+            if i > 0:
+                anchors.add(segments[i - 1].x0)
+            break
+    index = _line_index(page, line)
+    previous = line
+    for above in reversed(page.lines[max(0, index - 14) : index + 1]):
+        if previous.top - above.bottom > 2.5 * max(line.height, above.height):
+            break
+        previous = above
+        for segment in above.segments():
+            if not any(abs(segment.x0 - x) <= 30 for x in anchors):
+                continue
+            buyer = F.first_phrase_at(segment.text, F.BUYER_MARKERS)
+            seller = F.first_phrase_at(segment.text, F.SELLER_MARKERS)
+            if buyer is not None and buyer <= 3 and (seller is None or buyer <= seller):
+                return "buyer"
+            if seller is not None and seller <= 3:
+                return "seller"
+    return None
 
 
 def _in_buyer_box(ctx: _Context, page: int, words: list[Word]) -> bool:
@@ -1008,8 +1246,13 @@ def _vendor_iban(ctx: _Context) -> Candidate | None:
                     _context_before(page, line, match.start(), 2), F.DEBIT_MARKERS
                 ):
                     continue
+                side = _party_side(page, line, words)
+                if side == "buyer":
+                    continue
                 score = 0.93
-                if F.contains_any(_context_before(page, line, match.start(), 4), F.PAYMENT_MARKERS):
+                if side == "seller" or F.contains_any(
+                    _context_before(page, line, match.start(), 4), F.PAYMENT_MARKERS
+                ):
                     score = 0.96
                 score = min(score, score_cap)
                 found.setdefault(iban, []).append(
@@ -1121,17 +1364,28 @@ def _ocr_repaired_iban(ctx: _Context) -> Candidate | None:
     return None
 
 
+_SHAPED_IBAN = re.compile(r"([A-Z]{2}\d{2}(?:\s?[A-Z0-9]{2,4}){3,8})\b")
+
+
 def _unvalidated_iban(ctx: _Context) -> Candidate | None:
     """An IBAN printed after an "IBAN" label but failing its checksum: reported at low
-    confidence so that validation flags it, rather than silently dropped."""
+    confidence so that validation flags it, rather than silently dropped. The label may end
+    the line above ("... Bankverbindung: IBAN" / "DE75 ..."); without a label, a value of the
+    exact IBAN length of its country that opens the line after a payment-section marker counts
+    too."""
     for page in ctx.pages:
-        for line in page.lines:
-            for match in F.find_labels(line.text, "vendor_iban"):
+        for index, line in enumerate(page.lines):
+            labels = F.find_labels(line.text, "vendor_iban")
+            for match in labels:
                 start = _rest_after(line, match.end)
-                token = re.match(r"([A-Z]{2}\d{2}(?:\s?[A-Z0-9]{2,4}){3,8})\b", line.text[start:])
+                holder = line
+                token = _SHAPED_IBAN.match(line.text[start:])
+                if not token and not line.text[start:].strip() and index + 1 < len(page.lines):
+                    holder, start = page.lines[index + 1], 0
+                    token = _SHAPED_IBAN.match(holder.text)
                 if not token:
                     continue
-                words = line.words_in(start, start + token.end(1))
+                words = holder.words_in(start, start + token.end(1))
                 if _in_buyer_box(ctx, page.number, words) or F.contains_any(
                     _context_before(page, line, start, 2), F.DEBIT_MARKERS
                 ):
@@ -1145,6 +1399,20 @@ def _unvalidated_iban(ctx: _Context) -> Candidate | None:
                     page=page.number,
                     top=line.top,
                 )
+            if labels or index == 0:
+                continue
+            token = _SHAPED_IBAN.match(line.text)
+            shaped = F.iban_shaped(token.group(1)) if token else None
+            if not shaped or not F.contains_any(page.lines[index - 1].text, F.PAYMENT_MARKERS):
+                continue
+            words = line.words_in(0, token.end(1))  # type: ignore[union-attr]
+            if _in_buyer_box(ctx, page.number, words) or F.contains_any(
+                _context_before(page, line, 0, 1), F.DEBIT_MARKERS
+            ):
+                continue
+            return Candidate(
+                "vendor_iban", shaped, 0.35, words, label="", page=page.number, top=line.top
+            )
     return None
 
 
@@ -1195,9 +1463,14 @@ def _vendor_tax_id(ctx: _Context) -> Candidate | None:
                 before = line.text[max(0, match.start() - 40) : match.start()]
                 if F.contains_any(before, F.BUYER_MARKERS):
                     continue
+                side = _party_side(page, line, words)
+                if side == "buyer":
+                    continue
                 labelled = F.find_labels(before, "vendor_tax_id")
                 if valid:
                     score = 0.93 if labelled else 0.8
+                    if side == "seller":
+                        score += 0.04  # checksum, label and the seller's block agree
                 else:
                     score = 0.6 if labelled else 0.4
                 found.setdefault(vat, []).append(
@@ -1308,19 +1581,85 @@ def _vendor_bic(ctx: _Context, iban: Candidate | None) -> Candidate | None:
     return None
 
 
+def _name_segments(page: Page, index: int, line: Line) -> list[tuple[Line, bool]]:
+    """Each segment of a line, and also joined with the segment right above it at the same x
+    when a narrow column may have wrapped a company name ("Zeeland Transport &" / "Logistiek
+    B.V."): (segment, joined). A lone legal form ("B.V.") is only offered joined."""
+    result = []
+    above = page.lines[index - 1] if index > 0 else None
+    for segment in line.segments():
+        lone_form = bool(_LEGAL_FORMS.fullmatch(segment.text.strip(" ,")))
+        if not lone_form:
+            result.append((segment, False))
+        if above is None or line.top - above.bottom >= 0.6 * line.height:
+            continue
+        for top in above.segments():
+            if abs(top.x0 - segment.x0) > 4 or len(top.text) > 40:
+                continue
+            if re.search(r"[\d:@/]", top.text) or _LEGAL_FORMS.search(top.text):
+                continue
+            if F.contains_any(top.text, F.SELLER_MARKERS + F.BUYER_MARKERS):
+                continue  # a block header ("Verkäufer") is not the first half of a name
+            result.append((_stacked(page.number, [*top.words, *segment.words]), True))
+    return result
+
+
+def _stacked(page: int, words: list[Word]) -> Line:
+    """A line made of words in the given reading order (a name wrapped over two lines starts
+    at the same x on both, so sorting by x would interleave them)."""
+    line = Line(page, words[:1])
+    line.words = list(words)
+    line.spans, pos = [], 0
+    for word in words:
+        line.spans.append((pos, pos + len(word.text)))
+        pos += len(word.text) + 1
+    line.text = " ".join(w.text for w in words)
+    return line
+
+
+def _heads_buyer_block(page: Page, index: int, segment: Line) -> bool:
+    """A name directly above a buyer marker at the same x ("Kestrel Instruments B.V." /
+    "Crediteurenadministratie") is the buyer's."""
+    last = segment.words[-1]
+    for nxt in page.lines[index + 1 : index + 3]:
+        if nxt.top - last.bottom > 1.2 * nxt.height:
+            break
+        for below in nxt.segments():
+            if abs(below.x0 - segment.x0) <= 4:
+                at = F.first_phrase_at(below.text, F.BUYER_MARKERS)
+                if at is not None and at <= 3:
+                    return True
+        if nxt.top > last.bottom:
+            break
+    return False
+
+
 def _vendor_name(ctx: _Context) -> Candidate | None:
     """The vendor's name: a company name with a legal form outside the buyer's block,
-    preferring the top of page 1; else the first text line of page 1. Never high confidence."""
+    preferring the top of page 1; else the first text line of page 1. At least 0.9 only with
+    independent evidence: a seller-block header above it or a matching web/mail domain."""
     page = ctx.pages[0]
     options = []
-    for line in page.lines:
-        for segment in line.segments():
+    for index, line in enumerate(page.lines):
+        for variant, wrapped in _name_segments(page, index, line):
+            segment = variant
+            if _heads_buyer_block(page, index, segment):
+                continue
             match = _LEGAL_FORMS.search(segment.text)
             if not match or _in_buyer_box(ctx, page.number, segment.words):
                 continue
+            if segment.text[: match.start()].rstrip().endswith("("):
+                continue  # "Total (inc. VAT)" is no company
             if F.contains_any(segment.text, F.BUYER_MARKERS):
                 continue
-            name = segment.text[: match.end()].strip(" ,:-–")
+            end = match.end()
+            # Legal forms in a row belong together ("Pvt. Ltd.", "GmbH & Co. KG").
+            while more := re.match(r"[\s.&]*(?:Co\.?\s*)?", segment.text[end:]):
+                follow = _LEGAL_FORMS.match(segment.text, end + more.end())
+                if not follow or follow.end() == end:
+                    break
+                end = follow.end()
+            name = segment.text[:end].strip(" ,:-–")
             name = re.split(r"\s[-–|]\s|:\s", name)[-1].strip()
             if len(name) < 4 or len(name) > 80:
                 continue
@@ -1330,7 +1669,7 @@ def _vendor_name(ctx: _Context) -> Candidate | None:
                 Candidate(
                     "vendor_name",
                     name,
-                    0.6 * position,
+                    0.6 * position * (0.9 if wrapped else 1.0),
                     words or segment.words,
                     page=page.number,
                     top=line.top,
@@ -1341,14 +1680,42 @@ def _vendor_name(ctx: _Context) -> Candidate | None:
         for cand in options:
             key = F.fold(cand.value)  # type: ignore[arg-type]
             counts[key] = counts.get(key, 0) + 1
-        best = max(options, key=lambda c: (counts[F.fold(c.value)], c.score))  # type: ignore[arg-type]
-        if counts[F.fold(best.value)] > 1:  # type: ignore[arg-type]
+        domains = _vendor_domains(ctx)
+        evidence: dict[str, int] = {}
+        for cand in options:
+            key = F.fold(cand.value)  # type: ignore[arg-type]
+            line = next(l for l in page.lines if cand.words and cand.words[-1] in l.words)
+            strong = _party_side(page, line, cand.words) == "seller" or _names_domain(
+                str(cand.value), domains
+            )
+            evidence[key] = max(evidence.get(key, 0), int(strong))
+        def rank(cand: Candidate) -> tuple[int, int, float]:
+            key = F.fold(str(cand.value))
+            return evidence[key], counts[key], cand.score
+
+        best = max(options, key=rank)
+        key = F.fold(best.value)  # type: ignore[arg-type]
+        if not evidence[key]:
+            named = _domain_named_segment(ctx, page)
+            if named is not None:
+                return named
+        if counts[key] > 1:
             best.score = min(best.score + 0.1, 0.7)
+        rivals = {k for k, strong in evidence.items() if strong and k != key}
+        if evidence[key] and not rivals:
+            # Independent evidence: the name heads a seller block ("Verkäufer", "Supplier")
+            # or matches the domain of a web or mail address outside the buyer's block.
+            best.score = 0.93 if counts[key] > 1 else 0.9
         return best
+    named = _domain_named_segment(ctx, page)
+    if named is not None:
+        return named
     for line in page.lines[:3]:
         segment = line.segments()[0]
         if _in_buyer_box(ctx, page.number, segment.words):
             continue
+        if F.first_phrase_at(segment.text, F.SELLER_MARKERS) == 0:
+            continue  # the header "Fournisseur", not a name
         if any(F.find_labels(segment.text, name) for name in ("invoice_number", "issue_date")):
             continue
         if re.search(r"[A-Za-z]{3}", segment.text):
@@ -1361,6 +1728,68 @@ def _vendor_name(ctx: _Context) -> Candidate | None:
                 top=line.top,
             )
     return None
+
+
+_DOMAIN = re.compile(r"(?:@|www\.|https?://)([a-z0-9][a-z0-9\-]{2,62})\.[a-z]{2,}", re.IGNORECASE)
+_NAME_NOISE = re.compile(r"[^a-z0-9]")
+
+
+def _vendor_domains(ctx: _Context) -> set[str]:
+    """Second-level names of mail and web addresses outside the buyer's block (``acme-tools``
+    of ``info@acme-tools.de``), without generic mail providers."""
+    found = set()
+    for page in ctx.pages:
+        for line in page.lines:
+            for match in _DOMAIN.finditer(line.text):
+                words = line.words_in(match.start(1), match.end(1))
+                if _in_buyer_box(ctx, page.number, words):
+                    continue
+                label = _NAME_NOISE.sub("", match.group(1).lower())
+                if len(label) >= 4 and label not in _MAIL_PROVIDERS:
+                    found.add(label)
+    return found
+
+
+_MAIL_PROVIDERS = frozenset(
+    "gmail googlemail yahoo hotmail outlook live gmx web aol icloud orange free wanadoo "
+    "libero ziggo kpnmail example localhost fake".split()
+)
+
+
+def _domain_named_segment(ctx: _Context, page: Page) -> Candidate | None:
+    """A name without a legal form ("Kantoorhuis De Vries") that spells exactly the domain of
+    the page's web or mail address, in the top half of page 1 outside the buyer's block."""
+    domains = _vendor_domains(ctx)
+    if not domains:
+        return None
+    for line in page.lines:
+        if line.top > page.height / 2:
+            break
+        for segment in line.segments():
+            letters = _NAME_NOISE.sub("", F.fold(segment.text))
+            if letters not in domains or _in_buyer_box(ctx, page.number, segment.words):
+                continue
+            return Candidate(
+                "vendor_name",
+                segment.text.strip(),
+                0.9,
+                segment.words,
+                label="web domain",
+                page=page.number,
+                top=line.top,
+            )
+    return None
+
+
+def _names_domain(name: str, domains: set[str]) -> bool:
+    """Whether a company name and a domain spell the same words ("Bluegrass Office Supply
+    Inc." / ``bluegrassoffice.com``): the domain, at least 5 letters, opens the name."""
+    letters = _NAME_NOISE.sub("", _LEGAL_FORMS.sub("", F.fold(name)))
+    if len(letters) < 4:
+        return False
+    # Only the domain as a prefix of the whole name: a name cut short ("Rheinblick GmbH" of
+    # "Rheinblick Gebäudeservice GmbH") must not match "rheinblick-service".
+    return any(len(d) >= 5 and letters.startswith(d) for d in domains)
 
 
 _CURRENCY_LABEL = re.compile(
