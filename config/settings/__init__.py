@@ -189,6 +189,9 @@ FILE_UPLOAD_HANDLERS = [
 
 # --- Extraction ------------------------------------------------------------------------------
 AP_OCR_LANGUAGES = env_str("AP_OCR_LANGUAGES", "eng+deu+fra+nld+spa+ita")
+# After OCR, the worker reads the word boxes of this many pages ahead for the review screen's
+# "click a word" (0: read them when the clerk first opens the page).
+AP_PREFETCH_WORD_PAGES = env_int("AP_PREFETCH_WORD_PAGES", 3)
 OPENAI_API_KEY = env_str("OPENAI_API_KEY", "")
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", "") or None
 OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o-mini")

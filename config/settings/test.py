@@ -32,3 +32,4 @@ LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "W
 # test_<name> (test_<name>_gwN under xdist) itself; the role needs CREATEDB.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(_SCRATCH / "test.sqlite3")}  # noqa: F405
+AP_PREFETCH_WORD_PAGES = 0  # tests that want it turn it on; it doubles OCR time otherwise

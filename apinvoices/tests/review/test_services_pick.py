@@ -147,3 +147,33 @@ def test_a_sideways_photo_offers_its_words_where_they_are_on_the_picture(cast):
     assert x0 < sideways.width * 0.35 and top > sideways.height * 0.55
     crop = sideways.crop((int(x0), int(top), int(x1), int(bottom)))
     assert crop.getextrema()[0] < 100  # ink under the box, not blank paper
+
+
+@pytest.mark.ocr
+def test_the_worker_reads_a_scans_word_boxes_ahead_of_the_clerk(settings):
+    """GIVEN a scanned invoice extracted by the task WHEN the worker is done THEN its page's
+    word boxes are already kept, so the review screen does not run Tesseract in a request."""
+    import io
+
+    import pypdfium2
+
+    from apinvoices.tasks import extract_invoice
+
+    settings.AP_PREFETCH_WORD_PAGES = 1
+    pdf = pypdfium2.PdfDocument(odd_layout_pdf(number="QS-2024-0816"))
+    image = pdf[0].render(scale=200 / 72).to_pil().convert("L")
+    pdf.close()
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    data = buf.getvalue()
+    document = Document.objects.create(
+        sha256=hashlib.sha256(data).hexdigest(), size=len(data), kind=Document.Kind.IMAGE,
+        content_type="image/png", original_filename="scan.png", channel="upload",
+        file=ContentFile(data, name="scan.png"),
+    )
+    invoice = Invoice.objects.create(document=document)
+
+    extract_invoice(invoice.pk)  # the queue runs inline in tests, so the read-ahead runs too
+
+    kept = Extraction.objects.get(document=document, status="succeeded").words
+    assert any(word[0] == "QS-2024-0816" for word in kept["1"])
