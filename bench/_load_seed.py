@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from decimal import Decimal
 
 DAYS = 730
@@ -26,34 +26,78 @@ FIELD_NAMES = ("vendor_name", "vendor_iban", "invoice_number", "issue_date", "du
                "net_amount", "tax_amount", "total_amount")
 
 
-def fast_insert(model, rows: list[dict], *, batch: int = 2000) -> None:
-    """INSERT ``rows`` (attname -> value; unset fields take their default) with executemany.
+class Inserter:
+    """Plain ``INSERT ... VALUES`` with executemany for one model, ids chosen by the caller.
 
-    What ``bulk_create`` does without building model instances: for the two biggest tables
-    (fields and events, ~15 rows per invoice) instance construction is most of the seeding time.
-    Values go through each field's ``get_db_prep_save``, so dates, decimals and JSON are stored
-    exactly as the ORM would store them.
+    ``bulk_create`` builds a model instance per row and prepares every value through the field
+    API; at ~2 million rows that was most of the seeding time. Here each column gets one
+    converter picked once (dates and datetimes as the backend stores them, JSON through the
+    field's own preparation, memoised per object since most rows share the same value), so the
+    stored values are what the ORM would have written. The caller resets sequences afterwards.
     """
+
+    def __init__(self, model):
+        from django.db import connection
+
+        self.model = model
+        self.fields = list(model._meta.concrete_fields)
+        self.defaults = {f.attname: f.get_default() for f in self.fields if f.has_default() or f.null}
+        self.converters = [self._converter(f, connection) for f in self.fields]
+        q = connection.ops.quote_name
+        self.sql = (f"INSERT INTO {q(model._meta.db_table)} ({', '.join(q(f.column) for f in self.fields)}) "
+                    f"VALUES ({', '.join(['%s'] * len(self.fields))})")
+        self.rows: list[list] = []
+
+    @staticmethod
+    def _converter(field, connection):
+        kind = field.get_internal_type()
+        sqlite = connection.vendor == "sqlite"
+        if kind == "DateTimeField":
+            if not sqlite:
+                return None
+            return lambda v: None if v is None else v.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+        if kind == "DateField":
+            return (lambda v: None if v is None else v.isoformat()) if sqlite else None
+        if kind == "JSONField":
+            memo: dict[int, tuple] = {}
+
+            def prep(v):
+                hit = memo.get(id(v))
+                if hit is None or hit[0] is not v:
+                    hit = memo[id(v)] = (v, field.get_db_prep_save(v, connection))
+                return hit[1]
+            return prep
+        if kind == "DecimalField":
+            return (lambda v: None if v is None else str(v)) if sqlite else None
+        if kind in ("CharField", "TextField", "GenericIPAddressField", "FileField"):
+            return lambda v: v if type(v) is str or v is None else str(v)
+        return None
+
+    def add(self, **row) -> None:
+        values = []
+        for field, convert in zip(self.fields, self.converters):
+            value = row[field.attname] if field.attname in row else self.defaults.get(field.attname, "")
+            values.append(convert(value) if convert else value)
+        self.rows.append(values)
+
+    def flush(self) -> int:
+        from django.db import connection
+
+        n = len(self.rows)
+        with connection.cursor() as cursor:
+            for start in range(0, n, 2000):
+                cursor.executemany(self.sql, self.rows[start:start + 2000])
+        self.rows = []
+        return n
+
+
+def reset_sequences(models) -> None:
+    from django.core.management.color import no_style
     from django.db import connection
 
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    defaults = {f.attname: f.get_default() for f in fields if f.has_default() or f.null}
-    plain = (str, int, type(None))
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    marks = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns}) VALUES ({marks})"
-    params = []
-    for row in rows:
-        values = []
-        for f in fields:
-            value = row[f.attname] if f.attname in row else defaults.get(f.attname, "")
-            if not (type(value) in plain and f.get_internal_type() != "JSONField"):
-                value = f.get_db_prep_save(value, connection)
-            values.append(value)
-        params.append(values)
     with connection.cursor() as cursor:
-        for start in range(0, len(params), batch):
-            cursor.executemany(sql, params[start:start + batch])
+        for sql in connection.ops.sequence_reset_sql(no_style(), models):
+            cursor.execute(sql)
 
 
 def state_weights():
@@ -100,121 +144,118 @@ def seed_world(n_invoices: int, *, password: str, rng_seed: int = 11) -> dict:
     approval_states = {S.AWAITING_APPROVAL, S.APPROVED, S.POSTED, S.SCHEDULED, S.PAID, S.REJECTED}
     posted_states = {S.POSTED, S.SCHEDULED, S.PAID}
     exception_kinds = [k for k in InvoiceException.Kind.values if k != InvoiceException.Kind.LLM_REVIEW]
-    now = timezone.now()
-    today = date.today()
+    # The newest invoice's last event lies 4 h after its arrival: keep that in the past.
+    now = timezone.now() - timedelta(hours=5)
     span = timedelta(days=DAYS).total_seconds()
-    counts = {"documents": 0, "invoices": 0, "extractions": 0, "fields": 0, "events": 0, "exceptions": 0,
-              "approval_steps": 0, "erp_postings": 0}
     sample_ids: dict[str, list[int]] = {"any": [], "work": [], "exception": []}
+    tables = {name: Inserter(model) for name, model in (
+        ("documents", Document), ("invoices", Invoice), ("extractions", Extraction), ("fields", ExtractedField),
+        ("events", InvoiceEvent), ("exceptions", InvoiceException), ("approval_steps", ApprovalStep),
+        ("erp_postings", ErpPosting))}
+    counts = dict.fromkeys(tables, 0)
+    next_id = dict.fromkeys(tables, 1)  # fresh database: every table starts empty
 
-    for start in range(0, n_invoices, CHUNK):
-        stop = min(n_invoices, start + CHUNK)
-        with transaction.atomic():
-            docs = Document.objects.bulk_create([
-                Document(sha256=hashlib.sha256(f"bench-{i}".encode()).hexdigest(), file=f"bench/{i}.pdf",
-                         size=20_000 + i % 5000, kind=Document.Kind.PDF, content_type="application/pdf",
-                         original_filename=f"invoice-{i}.pdf", channel=Channel.EMAIL if i % 3 else Channel.UPLOAD,
-                         page_count=1 + i % 3,
-                         # i = 0 is the newest; the work states cluster in the recent past below.
-                         received_at=now - timedelta(seconds=span * i / n_invoices + rng.random()))
-                for i in range(start, stop)
-            ], batch_size=1000)
-            invoices = []
-            for i, doc in enumerate(docs, start):
-                vendor = vendors[rng.randrange(N_VENDORS)]
-                state = rng.choices(states, weights)[0]
-                # Work is recent: an old invoice still waiting for a clerk is rare.
-                if state not in posted_states and state not in (S.DUPLICATE, S.VOID) and i > n_invoices // 10 \
-                        and rng.random() < 0.9:
-                    state = S.PAID
-                net = Decimal(rng.randrange(1000, 500000)) / 100
-                tax = (net * Decimal("0.19")).quantize(Decimal("0.01"))
-                issue = doc.received_at.date() - timedelta(days=rng.randrange(1, 10))
-                invoices.append(Invoice(
-                    document=doc, state=state, vendor=vendor, vendor_name=vendor.name,
-                    vendor_iban=f"DE89370400440532{vendor.pk % 1_000_000:06d}",
-                    invoice_number=f"B-{i:07d}", invoice_number_normalized=f"B{i:07d}",
-                    issue_date=issue, due_date=issue + timedelta(days=30), currency="EUR",
-                    net_amount=net, tax_amount=tax, total_amount=net + tax,
-                    min_confidence=Decimal(rng.randrange(600, 1000)) / 1000,
-                    created_at=doc.received_at, state_changed_at=doc.received_at + timedelta(hours=2),
-                ))
-            invoices = Invoice.objects.bulk_create(invoices, batch_size=1000)
-            extractions = Extraction.objects.bulk_create([
-                Extraction(document=inv.document, kind="pdf_text", status=Extraction.Status.SUCCEEDED,
-                           started_at=inv.created_at, finished_at=inv.created_at + timedelta(seconds=2),
-                           duration_ms=2000, result={"invoice_number": inv.invoice_number},
-                           text=f"Invoice {inv.invoice_number}\n{inv.vendor_name}\nTotal {inv.total_amount} EUR")
-                for inv in invoices
-            ], batch_size=1000)
-            fields, events, exceptions, steps, postings = [], [], [], [], []
-            for inv, extraction in zip(invoices, extractions):
-                t0 = inv.created_at
-                for name in FIELD_NAMES:
-                    fields.append(dict(
-                        invoice_id=inv.pk, extraction_id=extraction.pk, name=name, value=str(getattr(inv, name)),
-                        confidence=Decimal(rng.randrange(600, 1000)) / 1000, source=FieldSource.TEXT, page=1,
-                        bbox=[100.0, 200.0, 300.0, 215.0], label=name.replace("_", " "), updated_at=t0))
-                events.append(dict(invoice_id=inv.pk, kind=InvoiceEvent.Kind.RECEIVED, source="email",
-                                           created_at=t0))
-                events.append(dict(invoice_id=inv.pk, kind=InvoiceEvent.Kind.EXTRACTED, source="extract",
-                                           created_at=t0 + timedelta(seconds=30)))
-                events.append(dict(invoice_id=inv.pk, kind=InvoiceEvent.Kind.STATE, source="checks",
-                                           from_state="extracting", to_state="needs_review",
-                                           created_at=t0 + timedelta(minutes=1)))
-                if inv.state == S.EXCEPTION:
-                    for n_exc in range(rng.randint(1, 3)):
-                        kind = rng.choice(exception_kinds)
-                        exceptions.append(InvoiceException(
-                            invoice=inv, kind=kind, key=f"bench-{n_exc}",
-                            severity=rng.choice(InvoiceException.Severity.values),
-                            message=f"Bench finding {kind}", params={"n": n_exc},
-                            created_at=t0 + timedelta(minutes=1)))
-                elif rng.random() < 0.15:
-                    exceptions.append(InvoiceException(
-                        invoice=inv, kind=rng.choice(exception_kinds), key="old",
-                        severity=InvoiceException.Severity.WARNING, status=InvoiceException.Status.RESOLVED,
-                        message="Bench finding, resolved", created_at=t0 + timedelta(minutes=1),
-                        resolved_at=t0 + timedelta(hours=1), resolved_by=clerk))
-                if inv.state in approval_states:
-                    for level in range(1, rng.randint(1, 2) + 1):
-                        decided = inv.state != S.AWAITING_APPROVAL
-                        step_state = (ApprovalStep.State.REJECTED if inv.state == S.REJECTED else
-                                      ApprovalStep.State.APPROVED if decided else ApprovalStep.State.PENDING)
-                        approver = approvers[(inv.pk + level) % N_APPROVERS]
-                        steps.append(ApprovalStep(
-                            invoice=inv, level=level, approver=approver, state=step_state,
-                            decided_by=approver if decided else None,
-                            decided_at=t0 + timedelta(hours=level) if decided else None,
-                            decided_via=ApprovalStep.Via.WEB if decided else "",
-                            created_at=t0 + timedelta(minutes=2), activated_at=t0 + timedelta(minutes=2)))
-                    events.append(dict(invoice_id=inv.pk, kind=InvoiceEvent.Kind.APPROVAL, source="approvals",
-                                               message="Sent to approval", created_at=t0 + timedelta(minutes=2)))
-                if inv.state in posted_states:
-                    postings.append(ErpPosting(
-                        invoice=inv, backend="tryton", idempotency_key=f"bench-{inv.pk}",
-                        state=ErpPosting.State.POSTED, attempts=1, erp_id=str(inv.pk),
-                        erp_number=f"SUP{inv.pk:07d}", created_at=t0 + timedelta(hours=3),
-                        posted_at=t0 + timedelta(hours=3)))
-                    events.append(dict(invoice_id=inv.pk, kind=InvoiceEvent.Kind.POSTING, source="erp",
-                                               message="Posted", created_at=t0 + timedelta(hours=3)))
-                if inv.state != S.NEEDS_REVIEW:
-                    events.append(dict(invoice_id=inv.pk, kind=InvoiceEvent.Kind.STATE, source="bench",
-                                               from_state="needs_review", to_state=inv.state,
-                                               created_at=t0 + timedelta(hours=4)))
-                if len(sample_ids["any"]) < 3000 and rng.random() < 0.2:
-                    sample_ids["any"].append(inv.pk)
-                if inv.state in Invoice.CLERK_WORK_STATES and len(sample_ids["work"]) < 2000:
-                    sample_ids["work"].append(inv.pk)
-                if inv.state == S.EXCEPTION and len(sample_ids["exception"]) < 1000:
-                    sample_ids["exception"].append(inv.pk)
-            fast_insert(ExtractedField, fields)
-            fast_insert(InvoiceEvent, events)
-            InvoiceException.objects.bulk_create(exceptions, batch_size=2000)
-            ApprovalStep.objects.bulk_create(steps, batch_size=2000)
-            ErpPosting.objects.bulk_create(postings, batch_size=2000)
-        for key, rows in (("documents", docs), ("invoices", invoices), ("extractions", extractions),
-                          ("fields", fields), ("events", events), ("exceptions", exceptions),
-                          ("approval_steps", steps), ("erp_postings", postings)):
-            counts[key] += len(rows)
+    def new_id(table: str) -> int:
+        next_id[table] += 1
+        return next_id[table] - 1
+
+    T = tables
+    bbox = [100.0, 200.0, 300.0, 215.0]
+    no_params: dict = {}
+    for i in range(n_invoices):
+        # i = 0 is the newest; work states cluster in the recent past (below).
+        t0 = now - timedelta(seconds=span * i / n_invoices + rng.random())
+        doc_id = new_id("documents")
+        T["documents"].add(
+            id=doc_id, sha256=hashlib.sha256(f"bench-{i}".encode()).hexdigest(), file=f"bench/{i}.pdf",
+            size=20_000 + i % 5000, kind=Document.Kind.PDF, content_type="application/pdf",
+            original_filename=f"invoice-{i}.pdf", channel=Channel.EMAIL if i % 3 else Channel.UPLOAD,
+            page_count=1 + i % 3, received_at=t0, is_encrypted=False)
+        vendor = vendors[rng.randrange(N_VENDORS)]
+        state = rng.choices(states, weights)[0]
+        # Work is recent: an old invoice still waiting for a clerk or an approver is rare.
+        if state not in posted_states and state not in (S.DUPLICATE, S.VOID) and i > n_invoices // 10 \
+                and rng.random() < 0.9:
+            state = S.PAID
+        net = Decimal(rng.randrange(1000, 500000)) / 100
+        tax = (net * Decimal("0.19")).quantize(Decimal("0.01"))
+        issue = t0.date() - timedelta(days=rng.randrange(1, 10))
+        inv_id = new_id("invoices")
+        inv = dict(
+            id=inv_id, document_id=doc_id, state=state, document_type="invoice", vendor_id=vendor.pk,
+            vendor_name=vendor.name, vendor_iban=f"DE89370400440532{vendor.pk % 1_000_000:06d}",
+            invoice_number=f"B-{i:07d}", invoice_number_normalized=f"B{i:07d}",
+            issue_date=issue, due_date=issue + timedelta(days=30), currency="EUR",
+            net_amount=net, tax_amount=tax, total_amount=net + tax,
+            min_confidence=Decimal(rng.randrange(600, 1000)) / 1000, touched_by_human=False,
+            created_at=t0, updated_at=t0 + timedelta(hours=4), state_changed_at=t0 + timedelta(hours=4))
+        T["invoices"].add(**inv)
+        extraction_id = new_id("extractions")
+        T["extractions"].add(
+            id=extraction_id, document_id=doc_id, kind="pdf_text", status=Extraction.Status.SUCCEEDED,
+            started_at=t0, finished_at=t0 + timedelta(seconds=2), duration_ms=2000,
+            result={"invoice_number": inv["invoice_number"]},
+            text=f"Invoice {inv['invoice_number']}\n{vendor.name}\nTotal {inv['total_amount']} EUR")
+        for name in FIELD_NAMES:
+            T["fields"].add(
+                id=new_id("fields"), invoice_id=inv_id, extraction_id=extraction_id, name=name,
+                value=str(inv[name]), confidence=Decimal(rng.randrange(600, 1000)) / 1000,
+                source=FieldSource.TEXT, page=1, bbox=bbox, label=name.replace("_", " "), updated_at=t0)
+
+        def event(kind, source, at, **extra):
+            T["events"].add(id=new_id("events"), invoice_id=inv_id, kind=kind, source=source, created_at=at,
+                            params=no_params, **extra)
+
+        event(InvoiceEvent.Kind.RECEIVED, "email", t0)
+        event(InvoiceEvent.Kind.EXTRACTED, "extract", t0 + timedelta(seconds=30))
+        event(InvoiceEvent.Kind.STATE, "checks", t0 + timedelta(minutes=1), from_state="extracting",
+              to_state="needs_review")
+        if state == S.EXCEPTION:
+            for n_exc in range(rng.randint(1, 3)):
+                kind = rng.choice(exception_kinds)
+                T["exceptions"].add(
+                    id=new_id("exceptions"), invoice_id=inv_id, kind=kind, key=f"bench-{n_exc}",
+                    severity=rng.choice(InvoiceException.Severity.values), status=InvoiceException.Status.OPEN,
+                    message=f"Bench finding {kind}", params={"n": n_exc}, created_at=t0 + timedelta(minutes=1))
+        elif rng.random() < 0.15:
+            T["exceptions"].add(
+                id=new_id("exceptions"), invoice_id=inv_id, kind=rng.choice(exception_kinds), key="old",
+                severity=InvoiceException.Severity.WARNING, status=InvoiceException.Status.RESOLVED,
+                message="Bench finding, resolved", params=no_params, created_at=t0 + timedelta(minutes=1),
+                resolved_at=t0 + timedelta(hours=1), resolved_by_id=clerk.pk)
+        if state in approval_states:
+            decided = state != S.AWAITING_APPROVAL
+            step_state = (ApprovalStep.State.REJECTED if state == S.REJECTED else
+                          ApprovalStep.State.APPROVED if decided else ApprovalStep.State.PENDING)
+            for level in range(1, rng.randint(1, 2) + 1):
+                approver = approvers[(inv_id + level) % N_APPROVERS]
+                T["approval_steps"].add(
+                    id=new_id("approval_steps"), invoice_id=inv_id, round=1, level=level, approver_id=approver.pk,
+                    state=step_state, decided_by_id=approver.pk if decided else None,
+                    decided_at=t0 + timedelta(hours=level) if decided else None,
+                    decided_via=ApprovalStep.Via.WEB if decided else "",
+                    created_at=t0 + timedelta(minutes=2), activated_at=t0 + timedelta(minutes=2))
+            event(InvoiceEvent.Kind.APPROVAL, "approvals", t0 + timedelta(minutes=2), message="Sent to approval")
+        if state in posted_states:
+            T["erp_postings"].add(
+                id=new_id("erp_postings"), invoice_id=inv_id, backend="tryton", idempotency_key=f"bench-{inv_id}",
+                state=ErpPosting.State.POSTED, attempts=1, erp_id=str(inv_id), erp_number=f"SUP{inv_id:07d}",
+                created_at=t0 + timedelta(hours=3), updated_at=t0 + timedelta(hours=3),
+                posted_at=t0 + timedelta(hours=3))
+            event(InvoiceEvent.Kind.POSTING, "erp", t0 + timedelta(hours=3), message="Posted")
+        if state != S.NEEDS_REVIEW:
+            event(InvoiceEvent.Kind.STATE, "bench", t0 + timedelta(hours=4), from_state="needs_review",
+                  to_state=state)
+        if len(sample_ids["any"]) < 3000 and rng.random() < 0.2:
+            sample_ids["any"].append(inv_id)
+        if state in Invoice.CLERK_WORK_STATES and len(sample_ids["work"]) < 2000:
+            sample_ids["work"].append(inv_id)
+        if state == S.EXCEPTION and len(sample_ids["exception"]) < 1000:
+            sample_ids["exception"].append(inv_id)
+        if (i + 1) % CHUNK == 0 or i + 1 == n_invoices:
+            with transaction.atomic():
+                for name, table in tables.items():  # parents before children
+                    counts[name] += table.flush()
+    reset_sequences([Document, Invoice, Extraction, ExtractedField, InvoiceEvent, InvoiceException, ApprovalStep,
+                     ErpPosting])
     return {"counts": counts, "ids": sample_ids, "vendor_ids": [v.pk for v in vendors[:50]]}
