@@ -75,6 +75,9 @@ class ThrottledAuthenticationForm(AuthenticationForm):
         return cleaned
 
 
+SEARCH_MIN_LENGTH = 3
+
+
 class PlainSelect(forms.Select):
     """A single-choice select rendered in Python.
 
@@ -101,6 +104,11 @@ class InboxFilterForm(forms.Form):
     q = forms.CharField(
         required=False,
         max_length=100,
+        # Guard: a search reads every invoice (substring match, no index can serve it) for the
+        # rows and again for the tab counts; one or two characters match nearly everything
+        # and narrow nothing, so they are refused with a hint instead of costing that scan.
+        min_length=SEARCH_MIN_LENGTH,
+        error_messages={"min_length": _("type at least %(limit_value)d characters (invoice number or vendor name).")},
         label=_("Search"),
         widget=forms.TextInput(attrs={"placeholder": _("Invoice number or vendor"), "type": "search"}),
     )

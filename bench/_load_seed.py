@@ -17,6 +17,7 @@ import hashlib
 import random
 from datetime import UTC, date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 DAYS = 730
 CHUNK = 5000
@@ -91,6 +92,22 @@ class Inserter:
         return n
 
 
+def _sample_pdf() -> str:
+    """One real one-page PDF that every seeded Document points at (media-relative name), so the
+    invoice page opens an original as it does in production instead of logging a missing file."""
+    from django.conf import settings
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    name = "bench/sample.pdf"
+    path = Path(settings.MEDIA_ROOT) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page = canvas.Canvas(str(path), pagesize=A4)
+    page.drawString(72, 760, "Bench Vendor GmbH - Invoice B-0000001 - Total 1,190.00 EUR")
+    page.save()
+    return name
+
+
 def reset_sequences(models) -> None:
     from django.core.management.color import no_style
     from django.db import connection
@@ -129,6 +146,7 @@ def seed_world(n_invoices: int, *, password: str, rng_seed: int = 11) -> dict:
 
     User = get_user_model()
     rng = random.Random(rng_seed)
+    original = _sample_pdf()
     clerk = User.objects.create_user("bench-clerk", password=password)
     clerk.groups.add(Group.objects.get(name=Role.CLERK))
     approver_pw = make_password(password)
@@ -167,7 +185,7 @@ def seed_world(n_invoices: int, *, password: str, rng_seed: int = 11) -> dict:
         t0 = now - timedelta(seconds=span * i / n_invoices + rng.random())
         doc_id = new_id("documents")
         T["documents"].add(
-            id=doc_id, sha256=hashlib.sha256(f"bench-{i}".encode()).hexdigest(), file=f"bench/{i}.pdf",
+            id=doc_id, sha256=hashlib.sha256(f"bench-{i}".encode()).hexdigest(), file=original,
             size=20_000 + i % 5000, kind=Document.Kind.PDF, content_type="application/pdf",
             original_filename=f"invoice-{i}.pdf", channel=Channel.EMAIL if i % 3 else Channel.UPLOAD,
             page_count=1 + i % 3, received_at=t0, is_encrypted=False)
