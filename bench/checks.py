@@ -119,7 +119,9 @@ def run(rng: random.Random, vendors: list, n: int, history: int, *, top_queries:
             invoice_run_checks(invoice=invoice, source="bench")
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu0
     for sql, (calls, seconds) in sorted(by_shape.items(), key=lambda kv: -kv[1][1])[:top_queries]:
-        print(f"  {seconds * 1000 / n:6.2f} ms/invoice in {calls:>6} calls: {' '.join(sql.split())[:240]}")
+        text = " ".join(sql.split())
+        head, where, tail = text.partition(" WHERE ")
+        print(f"  {seconds * 1000 / n:6.2f} ms/invoice in {calls:>6} calls: {head[:60]} ...{where}{tail[:220]}")
     # SQLite runs inside this process, so its CPU time is the whole cost of a check run; on a
     # shared machine it is the figure that holds (wall time includes waiting for a core).
     return {"history": history, "invoices": n, "seconds": elapsed, "per_s": n / elapsed, "cpu_s": cpu,
