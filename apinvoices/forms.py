@@ -8,6 +8,9 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -72,12 +75,40 @@ class ThrottledAuthenticationForm(AuthenticationForm):
         return cleaned
 
 
+SEARCH_MIN_LENGTH = 3
+
+
+class PlainSelect(forms.Select):
+    """A single-choice select rendered in Python.
+
+    Same HTML as ``forms.Select``; Django renders each ``<option>`` through a template, which
+    with a few hundred vendors was most of the inbox's CPU time (see bench/load.py).
+    """
+
+    def render(self, name, value, attrs=None, renderer=None):
+        chosen = set(self.format_value(value))
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (str(option), mark_safe(" selected") if str(option) in chosen else "", label)
+                for option, label in self.choices
+            ),
+        )
+        return format_html('<select name="{}"{}>{}</select>', name, flatatt(self.build_attrs(self.attrs, attrs)), options)
+
+
 class InboxFilterForm(forms.Form):
     """The inbox's GET filters. Invalid values are dropped (the page never errors on a URL)."""
 
     q = forms.CharField(
         required=False,
         max_length=100,
+        # Guard: a search reads every invoice (substring match, no index can serve it) for the
+        # rows and again for the tab counts; one or two characters match nearly everything
+        # and narrow nothing, so they are refused with a hint instead of costing that scan.
+        min_length=SEARCH_MIN_LENGTH,
+        error_messages={"min_length": _("type at least %(limit_value)d characters (invoice number or vendor name).")},
         label=_("Search"),
         widget=forms.TextInput(attrs={"placeholder": _("Invoice number or vendor"), "type": "search"}),
     )
@@ -87,7 +118,7 @@ class InboxFilterForm(forms.Form):
         required=False,
         empty_label=_("All vendors"),
         label=_("Vendor"),
-        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+        widget=PlainSelect(attrs={"class": "form-select form-select-sm"}),
     )
     issued_from = forms.DateField(
         required=False, label=_("Issued from"), widget=forms.DateInput(attrs={"type": "date"})

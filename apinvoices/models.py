@@ -157,6 +157,8 @@ class VendorBankAccount(TimeStampedModel):
                 name="bank_account_verified_has_verifier",
             ),
         ]
+        # Who else is paid to this IBAN (duplicate check); the unique constraint leads with vendor.
+        indexes = [models.Index(fields=["iban"], name="bank_account_iban_idx")]
 
     def __str__(self) -> str:
         return self.iban or f"{self.routing_number} {self.account_number}"
@@ -498,6 +500,12 @@ class Invoice(TimeStampedModel):
             models.Index(fields=["state", "-created_at"]),
             models.Index(fields=["vendor", "invoice_number_normalized"]),
             models.Index(fields=["due_date"]),
+            # The inbox's "All" tab: newest first with the pk as tie-breaker, read in index order.
+            models.Index(fields=["created_at", "id"], name="invoice_created_id_idx"),
+            # Duplicate check across vendors (same total to the same IBAN) looks up by total.
+            models.Index(fields=["total_amount"], name="invoice_total_amount_idx"),
+            # A vendor's recent history (amount pattern, near duplicates), newest issue date first.
+            models.Index(fields=["vendor", "issue_date"], name="invoice_vendor_issue_idx"),
         ]
 
     def __str__(self) -> str:
@@ -714,7 +722,11 @@ class InvoiceException(models.Model):
                 name="exception_dismissal_has_reason",
             ),
         ]
-        indexes = [models.Index(fields=["status", "kind", "created_at"])]
+        indexes = [
+            models.Index(fields=["status", "kind", "created_at"]),
+            # The exception queue without a kind filter: open ones, oldest first.
+            models.Index(fields=["status", "created_at"], name="exception_status_created_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.message[:60]}"

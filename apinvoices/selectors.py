@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Func, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from apinvoices.models import (
     DocumentReceipt,
@@ -66,10 +66,33 @@ def invoice_list_for_inbox(*, user, filters: dict) -> QuerySet[Invoice]:
             "total_amount", "min_confidence", "created_at", "document_type",
             "vendor__name", "document__received_at",
         )
-        .with_open_exception_count()
+        # A correlated count, evaluated for the page's rows only. A join + GROUP BY (what
+        # Count("exceptions") compiles to) aggregates every matching invoice before the LIMIT:
+        # at 100,000 invoices that was most of the inbox's time.
+        .annotate(open_exception_count=_open_exception_count())
         .order_by("-created_at", "-pk")
     )
     return _apply_filters(qs, filters, with_state=True)
+
+
+def _open_exception_count():
+    return Subquery(
+        InvoiceException.objects.filter(invoice=OuterRef("pk"), status=InvoiceException.Status.OPEN)
+        .order_by()
+        .annotate(n=Func(F("pk"), function="COUNT"))
+        .values("n")
+    )
+
+
+def inbox_total(counts: StateCounts, filters: dict) -> int:
+    """The number of rows ``invoice_list_for_inbox(filters=filters)`` returns, read off the tab
+    counts (same filters except the state) instead of a second COUNT over the same rows."""
+    state = filters.get("state", "")
+    if not state:
+        return counts.total
+    if state == WORK_TAB:
+        return counts.work
+    return counts.by_state.get(state, 0)
 
 
 @dataclass(frozen=True)
@@ -130,11 +153,19 @@ def invoice_get_for_detail(*, pk: int) -> Invoice:
 
 
 def inbox_nav_counts() -> dict[str, int]:
-    """Badges for the navigation: open clerk work and open exceptions, in one query."""
-    return Invoice.objects.aggregate(
-        work=Count("pk", filter=Q(state__in=Invoice.CLERK_WORK_STATES)),
-        exceptions=Count("pk", filter=Q(state=Invoice.State.EXCEPTION)),
+    """Badges for the navigation: open clerk work and open exceptions, in one query.
+
+    Every page renders these, so the query reads only the state index's entries for the work
+    states (a range per state), never the closed history that makes up most of the table.
+    """
+    rows = (
+        Invoice.objects.filter(state__in=Invoice.CLERK_WORK_STATES)
+        .order_by()
+        .values("state")
+        .annotate(n=Count("pk"))
     )
+    by_state = {row["state"]: row["n"] for row in rows}
+    return {"work": sum(by_state.values()), "exceptions": by_state.get(Invoice.State.EXCEPTION, 0)}
 
 
 # --- Exception queue, vendors, the clerk's queue -------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import random
 import sys
 import tempfile
@@ -83,7 +84,7 @@ def add_history(rng: random.Random, vendors: list, n: int) -> None:
     ], batch_size=2000)
 
 
-def run(rng: random.Random, vendors: list, n: int, history: int) -> dict:
+def run(rng: random.Random, vendors: list, n: int, history: int, *, top_queries: int = 0) -> dict:
     from django.db import connection
 
     from apinvoices.checks import invoice_run_checks
@@ -97,19 +98,35 @@ def run(rng: random.Random, vendors: list, n: int, history: int) -> dict:
         for i, doc in enumerate(docs)
     ], batch_size=2000)
     queries = 0
+    by_shape: dict[str, list] = {}
 
     def count(execute, sql, params, many, context):
         nonlocal queries
         queries += 1
-        return execute(sql, params, many, context)
+        if not top_queries:
+            return execute(sql, params, many, context)
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            shape = by_shape.setdefault(sql, [0, 0.0])
+            shape[0] += 1
+            shape[1] += time.perf_counter() - started
 
-    started = time.perf_counter()
+    started, cpu0 = time.perf_counter(), time.process_time()
     with connection.execute_wrapper(count):
         for invoice in invoices:
             invoice_run_checks(invoice=invoice, source="bench")
-    elapsed = time.perf_counter() - started
-    return {"history": history, "invoices": n, "seconds": elapsed, "per_s": n / elapsed,
-            "queries_per_invoice": queries / n}
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu0
+    for sql, (calls, seconds) in sorted(by_shape.items(), key=lambda kv: -kv[1][1])[:top_queries]:
+        text = " ".join(sql.split())
+        head, where, tail = text.partition(" WHERE ")
+        print(f"  {seconds * 1000 / n:6.2f} ms/invoice in {calls:>6} calls: {head[:60]} ...{where}{tail[:220]}")
+    # SQLite runs inside this process, so its CPU time is the whole cost of a check run; on a
+    # shared machine it is the figure that holds (wall time includes waiting for a core).
+    return {"history": history, "invoices": n, "seconds": elapsed, "per_s": n / elapsed, "cpu_s": cpu,
+            "per_cpu_s": n / cpu, "cpu_ms_per_invoice": cpu * 1000 / n, "queries_per_invoice": queries / n,
+            "loadavg": os.getloadavg()[0]}
 
 
 def main() -> None:
@@ -117,6 +134,7 @@ def main() -> None:
     parser.add_argument("--invoices", type=int, default=10_000)
     parser.add_argument("--history", default="1000,10000", help="comma-separated history sizes, ascending")
     parser.add_argument("--vendors", type=int, default=500)
+    parser.add_argument("--top-queries", type=int, default=0, help="print the N query shapes that took longest")
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.history.split(","))
     with tempfile.TemporaryDirectory(prefix="ap-bench-checks-") as tmp:
@@ -128,14 +146,18 @@ def main() -> None:
         for size in sizes:
             add_history(rng, vendors, size - have)
             have = size
-            results.append(run(rng, vendors, args.invoices, size))
+            results.append(run(rng, vendors, args.invoices, size, top_queries=args.top_queries))
             # The checked invoices become history too; keep the figure honest by counting them.
             r = results[-1]
             print(f"history {size:>6} (+{r['invoices'] * (len(results) - 1)} checked earlier): "
-                  f"{r['invoices']} invoices in {r['seconds']:.1f} s = {r['per_s']:.0f} invoices/s, "
-                  f"{r['queries_per_invoice']:.1f} queries/invoice", flush=True)
+                  f"{r['invoices']} invoices in {r['seconds']:.1f} s = {r['per_s']:.0f} invoices/s wall; "
+                  f"CPU {r['cpu_s']:.1f} s = {r['cpu_ms_per_invoice']:.1f} ms/invoice = "
+                  f"{r['per_cpu_s']:.0f} invoices per CPU-second; {r['queries_per_invoice']:.1f} queries/invoice; "
+                  f"load average {r['loadavg']:.1f}", flush=True)
         first, last = results[0]["queries_per_invoice"], results[-1]["queries_per_invoice"]
         verdict = "does not grow" if last <= first + 0.5 else "GREW"
+        cpu_first, cpu_last = results[0]["cpu_ms_per_invoice"], results[-1]["cpu_ms_per_invoice"]
+        print(f"CPU per invoice: {cpu_first:.1f} ms at {sizes[0]} history -> {cpu_last:.1f} ms at {sizes[-1]}")
         print(f"queries per invoice {verdict}: {first:.1f} at {sizes[0]} history -> {last:.1f} at {sizes[-1]}")
 
 

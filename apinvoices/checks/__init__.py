@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from apinvoices.models import Invoice, InvoiceEvent, InvoiceException
@@ -146,11 +147,15 @@ def invoice_run_checks(*, invoice: Invoice, source: str = "checks") -> CheckOutc
         )
         closed += 1
 
-    still_open = InvoiceException.objects.filter(invoice=invoice, status=InvoiceException.Status.OPEN)
+    # Both tallies in one aggregate: this runs for every invoice on every re-check.
+    still_open = InvoiceException.objects.filter(invoice=invoice, status=InvoiceException.Status.OPEN).aggregate(
+        blocking=Count("pk", filter=Q(severity=Severity.BLOCKING)),
+        warnings=Count("pk", filter=Q(severity=Severity.WARNING)),
+    )
     return CheckOutcome(
         opened=opened,
         updated=updated,
         closed=closed,
-        open_blocking=still_open.filter(severity=Severity.BLOCKING).count(),
-        open_warnings=still_open.filter(severity=Severity.WARNING).count(),
+        open_blocking=still_open["blocking"],
+        open_warnings=still_open["warnings"],
     )
