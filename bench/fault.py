@@ -14,8 +14,8 @@ as the ERP backend:
 Each run: the documents are put in the drop folder before the worker starts; the worker's own
 schedule scans it (ingest), extraction runs as django-q2 tasks (extract, validate, route), this
 process plays the approver (``approval_step_decide`` as a user, as the approvals page does) and
-the clerk (``invoice_submit_for_approval`` for an invoice that stopped in needs-review without a
-blocking exception), and the worker posts to Tryton through the outbox. A run ends when every
+the clerk (the review services: a misread IBAN is corrected to the vendor's verified one, an
+invoice in needs-review without a blocking exception is sent to approval), and the worker posts to Tryton through the outbox. A run ends when every
 document's invoice is posted, or at ``--timeout``.
 
 Then it checks, on our database and on Tryton's (JSON-RPC): invoices lost (documents dropped vs
@@ -223,11 +223,12 @@ def _state_counts() -> dict[str, int]:
 
 
 def _drive(*, users: dict, log) -> tuple[int, int]:
-    """One pass of the humans: approve every pending step of the bench approver; send clean
-    needs-review invoices to approval. Returns (approved, submitted)."""
+    """One pass of the humans: approve every pending step of the bench approver; correct a
+    misread IBAN; send needs-review invoices without blocking exceptions to approval.
+    Returns (approved, submitted)."""
     from apinvoices.exceptions import ApplicationError
-    from apinvoices.models import Invoice, InvoiceException
-    from apinvoices.services.invoices import invoice_submit_for_approval
+    from apinvoices.models import Invoice, InvoiceException, VendorBankAccount
+    from apinvoices.services.review import invoice_send_to_approval, invoice_update_field
     from approvals.models import ApprovalStep
     from approvals.services.decisions import Decision, approval_step_decide
 
@@ -241,10 +242,27 @@ def _drive(*, users: dict, log) -> tuple[int, int]:
             approved += 1
         except ApplicationError as err:
             log(f"approve step {step.pk}: {err}")
+    # A misread IBAN (fails its checksum): the clerk compares with the original and types the
+    # vendor's verified IBAN, as on the review page. Other blocking exceptions stay (and count).
+    misread = (InvoiceException.objects.filter(status="open", severity="blocking", kind="invalid_id",
+                                               invoice__state=Invoice.State.EXCEPTION)
+               .select_related("invoice"))
+    for exception in misread:
+        invoice = exception.invoice
+        account = VendorBankAccount.objects.filter(
+            vendor_id=invoice.vendor_id, status=VendorBankAccount.Status.VERIFIED).first()
+        if account is None or invoice.vendor_iban == account.iban:
+            continue
+        try:
+            invoice_update_field(invoice=invoice, name="vendor_iban", value=account.iban,
+                                 actor=users["clerk"])
+            log(f"clerk corrected the IBAN of invoice {invoice.pk}")
+        except ApplicationError as err:
+            log(f"correct invoice {invoice.pk}: {err}")
     blocking = InvoiceException.objects.filter(status="open", severity="blocking").values("invoice_id")
     for invoice in Invoice.objects.filter(state=Invoice.State.NEEDS_REVIEW).exclude(pk__in=blocking)[:100]:
         try:
-            invoice_submit_for_approval(invoice=invoice, actor=users["clerk"], source="bench")
+            invoice_send_to_approval(invoice=invoice, actor=users["clerk"])
             submitted += 1
         except ApplicationError as err:
             log(f"submit invoice {invoice.pk}: {err}")
@@ -306,6 +324,7 @@ def run_child(args) -> int:
     from tests.servers.tryton import TrytonServer, ensure_template
 
     def terminate(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not cut the cleanup
         raise SystemExit(f"signal {signum}")  # so the finally below stops Tryton and the worker
 
     signal.signal(signal.SIGTERM, terminate)
