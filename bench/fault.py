@@ -15,8 +15,9 @@ Each run: the documents are put in the drop folder before the worker starts; the
 schedule scans it (ingest), extraction runs as django-q2 tasks (extract, validate, route), this
 process plays the approver (``approval_step_decide`` as a user, as the approvals page does) and
 the clerk (the review services: a misread IBAN is corrected to the vendor's verified one, an
-invoice in needs-review without a blocking exception is sent to approval), and the worker posts to Tryton through the outbox. A run ends when every
-document's invoice is posted, or at ``--timeout``.
+invoice in needs-review without a blocking exception is sent to approval), and the worker
+posts to Tryton through the outbox. A run ends when every document's invoice is posted, or at
+``--timeout``.
 
 Then it checks, on our database and on Tryton's (JSON-RPC): invoices lost (documents dropped vs
 invoices posted; every one not posted is listed with its state and reason), ERP duplicates
