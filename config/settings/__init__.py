@@ -211,6 +211,9 @@ AP_APPROVAL_ESCALATE_AFTER_DAYS = env_int("AP_APPROVAL_ESCALATE_AFTER_DAYS", 3)
 # Slack/Teams webhooks are best effort: a slow chat service must not hold a worker for long.
 AP_WEBHOOK_TIMEOUT_SECONDS = env_int("AP_WEBHOOK_TIMEOUT_SECONDS", 5)
 AP_ERP_BACKEND = env_str("AP_ERP_BACKEND", "file")  # file | tryton | quickbooks | xero
+# A posting being sent is leased for this long: longer than any ERP client's timeout (30 s),
+# and the time after which a posting whose worker died is sent again.
+AP_ERP_SEND_LEASE_SECONDS = env_int("AP_ERP_SEND_LEASE_SECONDS", 600)
 AP_ERP_EXPORT_DIR = env_path("AP_ERP_EXPORT_DIR", VAR_DIR / "erp-export")
 # Payment files: who we are to the bank (pain.001 debtor; NACHA originator and its bank).
 AP_COMPANY_NAME = env_str("AP_COMPANY_NAME", "AP Workbench")

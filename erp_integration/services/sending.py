@@ -20,6 +20,7 @@ import logging
 from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -42,8 +43,11 @@ from erp_integration.states import ERP_POSTING_MACHINE
 logger = logging.getLogger(__name__)
 P = ErpPosting.State
 
-# While a worker sends, nobody else may; longer than any backend's HTTP timeout.
-SEND_LEASE = timedelta(minutes=10)
+def send_lease() -> timedelta:
+    """While a worker sends, nobody else may (``AP_ERP_SEND_LEASE_SECONDS``). It MUST be longer
+    than any backend's HTTP timeout; it is also how long a posting whose worker was killed waits
+    before it is sent again."""
+    return timedelta(seconds=settings.AP_ERP_SEND_LEASE_SECONDS)
 # Back-off after the n-th failed attempt: 1, 2, 4, ... minutes, at most 6 hours.
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_MAX = timedelta(hours=6)
@@ -108,7 +112,7 @@ def _claim(posting_id: int) -> bool:
     claimable = Q(state__in=[P.PENDING, P.FAILED]) | Q(state=P.SENDING, next_attempt_at__lt=now)
     return bool(
         ErpPosting.objects.filter(claimable, pk=posting_id).update(
-            state=P.SENDING, attempts=F("attempts") + 1, next_attempt_at=now + SEND_LEASE, updated_at=now
+            state=P.SENDING, attempts=F("attempts") + 1, next_attempt_at=now + send_lease(), updated_at=now
         )
     )
 
