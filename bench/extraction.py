@@ -444,7 +444,14 @@ def memory_child(path: Path, force: str) -> int:
     started = cpu_now()
     result = extract_document(data, filename=path.name, force=force)
     cpu = cpu_now() - started
+    # VmHWM, not ru_maxrss, for this process: Linux keeps ru_maxrss across execve, so a child
+    # of a large bench process would report the parent's peak. The pool workers (forked from
+    # this process) are covered by RUSAGE_CHILDREN.
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                own = int(line.split()[1])
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(json.dumps({"maxrss_kb": max(own, children), "cpu": cpu, "kind": result.kind,
                       "fields": len(result.fields)}))

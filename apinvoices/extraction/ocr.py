@@ -427,13 +427,24 @@ def detect_language(image: Image.Image) -> str | None:
     return vote_language(texts, allowed)
 
 
+def _with_english(language: str) -> str:
+    """The detected language plus English when configured: alone, the German model read the
+    euro sign of the FX pages as a dollar (currency USD on 4 of 8 invoices); with English it
+    costs ~12 % more than one model and still far less than six."""
+    allowed = _languages().split("+")
+    if language == "eng" or "eng" not in allowed:
+        return language
+    return f"{language}+eng"
+
+
 def page_languages(image: Image.Image, *, hint: str | None = None) -> str:
     """Tesseract languages to read one page with: ``hint`` (the document's language found on
     an earlier page) or the detected language alone; every configured language when the
     detection is unsure (slow but never worse than before)."""
     if hint:
-        return hint
-    return detect_language(image) or _languages()
+        return _with_english(hint)
+    found = detect_language(image)
+    return _with_english(found) if found else _languages()
 
 
 def ocr_words(
@@ -503,7 +514,7 @@ def _ocr_page(
         )
         dpi *= factor
     found = language or detect_language(prepared)
-    languages = found or _languages()
+    languages = _with_english(found) if found else _languages()
     words = ocr_words(prepared, page=number, dpi=dpi, languages=languages)
     if _reads_badly(words):
         # Perhaps upside down or sideways: ask OSD, and read again only if it says so.
@@ -512,7 +523,7 @@ def _ocr_page(
             turned = rotate_upright(prepared, rotate)
             if not language:
                 found = detect_language(turned)
-                languages = found or _languages()
+                languages = _with_english(found) if found else _languages()
             retry = ocr_words(turned, page=number, dpi=dpi, languages=languages)
             if _mean_conf(retry) > _mean_conf(words):
                 words, prepared, turn = retry, turned, (turn + rotate) % 360
