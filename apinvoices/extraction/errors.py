@@ -29,3 +29,11 @@ class ExtractionError(Exception):
         self.code = code
         self.message = message
         self.extra = extra
+
+    def __reduce__(self):
+        # Raised in an OCR pool worker, it crosses back to the parent pickled.
+        return (_rebuild, (self.code, self.message, self.extra))
+
+
+def _rebuild(code: ExtractionErrorCode, message: str, extra: dict) -> ExtractionError:
+    return ExtractionError(code, message, **extra)

@@ -17,7 +17,9 @@ import io
 import logging
 import os
 import re
+import threading
 import warnings
+import weakref
 from dataclasses import dataclass
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
@@ -58,11 +60,18 @@ ASSUMED_PAGE_WIDTH_INCHES = 8.27
 MAX_DESKEW_DEGREES = 5.0
 
 
+# Settings a pool worker was given by its parent (a forked worker may not see Django's
+# settings as the parent had them, e.g. pytest-django's ``settings`` fixture overrides).
+_settings_override: dict[str, object] = {}
+
+
 def _setting(name: str, default):
     """Settings are read at call time so tests and deployments can change them."""
     from django.conf import settings
     from django.core.exceptions import ImproperlyConfigured
 
+    if _settings_override.get(name) is not None:
+        return _settings_override[name]
     try:
         return getattr(settings, name, default)
     except ImproperlyConfigured:  # a script outside Django
@@ -136,20 +145,32 @@ def _projection_score(image: Image.Image) -> float:
 
 
 def skew_angle(image: Image.Image) -> float:
-    """Small skew in degrees (counter-clockwise positive), found by projection profiles."""
-    small = image.convert("L")
-    factor = max(1, min(small.size) // 600)
-    if factor > 1:
-        small = small.reduce(factor)
-    inverted = ImageOps.invert(ImageOps.autocontrast(small))
+    """Small skew in degrees (counter-clockwise positive), found by projection profiles.
 
-    def score(angle: float) -> float:
-        rotated = inverted.rotate(angle, resample=Image.BILINEAR, expand=False, fillcolor=0)
-        return _projection_score(rotated)
+    Coarse search in 1-degree steps on a ~300-pixel copy, then 0.5/0.25/0.1-degree steps on a
+    ~600-pixel copy: 18 small rotations instead of 26 at the finer size (~0.2 s less a page).
+    """
+    gray = image.convert("L")
 
-    best = max((a / 2 for a in range(-10, 11)), key=score)
-    fine = max((best + a / 10 for a in (-3, -1, 0, 1, 3)), key=score)
-    return fine if abs(fine) <= MAX_DESKEW_DEGREES else 0.0
+    def inverted_at(target: int) -> Image.Image:
+        factor = max(1, min(gray.size) // target)
+        small = gray.reduce(factor) if factor > 1 else gray
+        return ImageOps.invert(ImageOps.autocontrast(small))
+
+    def scorer(inverted: Image.Image):
+        def score(angle: float) -> float:
+            rotated = inverted.rotate(angle, resample=Image.BILINEAR, expand=False, fillcolor=0)
+            return _projection_score(rotated)
+
+        return score
+
+    coarse = scorer(inverted_at(300))
+    best = max(range(-5, 6), key=coarse)
+    fine = scorer(inverted_at(600))
+    best = max((best + a for a in (-0.5, 0, 0.5)), key=fine)
+    best = max((best + a for a in (-0.25, 0, 0.25)), key=fine)
+    best = max((best + a for a in (-0.1, 0, 0.1)), key=fine)
+    return best if abs(best) <= MAX_DESKEW_DEGREES else 0.0
 
 
 def orientation(image: Image.Image) -> int:
@@ -158,6 +179,18 @@ def orientation(image: Image.Image) -> int:
     OSD fails on sparse pages ("Too few characters"); that is not an error, the page is then
     read as it is.
     """
+    tesserocr = _tesserocr()
+    if tesserocr is not None:
+        api = _api(tesserocr, "osd", int(tesserocr.PSM.OSD_ONLY))
+        api.SetVariable("min_characters_to_try", "10")
+        api.SetImage(image)
+        found = api.DetectOrientationScript()
+        api.Clear()
+        if not found or found.get("orient_conf", 0) < 1.5:
+            return 0
+        # tesserocr reports how the page is turned (counter-clockwise); OSD's "Rotate" (what
+        # the CLI prints and callers expect) is the clockwise turn that undoes it.
+        return (360 - int(found["orient_deg"])) % 360
     try:
         osd = pytesseract.image_to_osd(image, config="--psm 0 -c min_characters_to_try=10")
     except pytesseract.TesseractNotFoundError as err:
@@ -199,7 +232,8 @@ def prepare(image: Image.Image) -> tuple[Image.Image, int]:
     if abs(angle) >= 0.2:
         # Same canvas, rotated about its centre: word boxes stay within a few points of where
         # the clerk sees them on the original page.
-        gray = gray.rotate(angle, resample=Image.BICUBIC, expand=False, fillcolor=255)
+        # Bilinear: at 300 dpi Tesseract reads it as well as bicubic, at half the cost.
+        gray = gray.rotate(angle, resample=Image.BILINEAR, expand=False, fillcolor=255)
     gray = ImageOps.autocontrast(gray, cutoff=1)
     if is_noisy(gray):
         gray = gray.filter(ImageFilter.MedianFilter(3))
@@ -209,16 +243,85 @@ def prepare(image: Image.Image) -> tuple[Image.Image, int]:
 # --- OCR -----------------------------------------------------------------------------------
 
 
-def ocr_words(image: Image.Image, *, page: int, dpi: float) -> list[Word]:
-    """Words on one prepared page with positions in PDF points and confidences in 0..1."""
+# --- Engines ---------------------------------------------------------------------------------
+#
+# tesserocr drives libtesseract in this process: the model is loaded once per worker and the
+# page goes over as raw pixels. pytesseract (the fallback when tesserocr is not installed)
+# starts a tesseract process per page, writes and decodes a PNG, and reloads the model each
+# time: measured at about twice the CPU time per page (bench/README.md).
+
+_TESSDATA_CANDIDATES = (
+    "/usr/share/tesseract-ocr/5/tessdata",
+    "/usr/share/tesseract-ocr/4.00/tessdata",
+    "/usr/share/tessdata",
+    "/usr/local/share/tessdata",
+)
+# Loaded tesserocr APIs per (languages, psm), newest last; each holds its models (~20-40 MB).
+_MAX_APIS = 3
+_apis: dict[tuple[str, int], object] = {}
+
+
+def _tessdata_dir() -> str | None:
+    configured = _setting("AP_TESSDATA_DIR", None) or os.environ.get("TESSDATA_PREFIX")
+    if configured:
+        return str(configured)
+    for candidate in _TESSDATA_CANDIDATES:
+        if os.path.isfile(os.path.join(candidate, "eng.traineddata")):
+            return candidate
+    return None
+
+
+def _tesserocr():
+    if _setting("AP_OCR_ENGINE", "auto") == "cli":
+        return None
+    try:
+        import tesserocr
+    except ImportError:
+        return None
+    return tesserocr
+
+
+def _api(tesserocr, languages: str, psm: int):
+    key = (languages, psm)
+    api = _apis.pop(key, None)
+    if api is None:
+        try:
+            api = tesserocr.PyTessBaseAPI(path=_tessdata_dir() or "", lang=languages, psm=psm)
+        except RuntimeError as err:
+            raise _unavailable(err) from err
+        while len(_apis) >= _MAX_APIS:
+            _apis.pop(next(iter(_apis))).End()
+    _apis[key] = api  # most recently used last
+    return api
+
+
+def tesseract_data(image: Image.Image, *, languages: str, psm: int = 11) -> list[tuple]:
+    """(text, confidence 0-100, left, top, width, height) of every word Tesseract reads."""
+    tesserocr = _tesserocr()
+    if tesserocr is None:
+        return _tesseract_data_cli(image, languages=languages, psm=psm)
+    api = _api(tesserocr, languages, psm)
+    api.SetImage(image)
+    api.Recognize()
+    level = tesserocr.RIL.WORD
+    words = []
+    iterator = api.GetIterator()
+    if iterator is not None:
+        for item in tesserocr.iterate_level(iterator, level):
+            box = item.BoundingBox(level)
+            text = item.GetUTF8Text(level)
+            if box is None or not text:
+                continue
+            left, top, right, bottom = box
+            words.append((text, item.Confidence(level), left, top, right - left, bottom - top))
+    api.Clear()
+    return words
+
+
+def _tesseract_data_cli(image: Image.Image, *, languages: str, psm: int) -> list[tuple]:
     try:
         data = pytesseract.image_to_data(
-            # Sparse-text mode: invoices are forms, and the automatic layout mode (3) drops
-            # whole amount columns next to table rules; lines are rebuilt from positions.
-            image,
-            lang=_languages(),
-            config="--psm 11",
-            output_type=pytesseract.Output.DICT,
+            image, lang=languages, config=f"--psm {psm}", output_type=pytesseract.Output.DICT
         )
     except pytesseract.TesseractNotFoundError as err:
         raise _unavailable(err) from err
@@ -226,11 +329,134 @@ def ocr_words(image: Image.Image, *, page: int, dpi: float) -> list[Word]:
         if "language" in str(err).lower() or "traineddata" in str(err).lower():
             raise _unavailable(err) from err
         raise
+    return list(
+        zip(data["text"], data["conf"], data["left"], data["top"], data["width"], data["height"])
+    )
+
+
+# --- Language ---------------------------------------------------------------------------------
+#
+# Every extra language model costs Tesseract time on every word (six languages: 1.6-2.8x the
+# CPU of one). A page is therefore read once, small, in English, to vote for its language by
+# the invoice words it prints; then in full with that language alone. Latin-script invoices
+# print their English loan words (IBAN, Total, Service) legibly in any of these models.
+
+# Per language: short function words that must match exactly, and invoice word stems that
+# count when a word contains them (compounds: "Rechnungsnummer", "Factuurdatum"). Accents are
+# dropped first, since the English probe reads "fällig" as "fallig".
+_LANGUAGE_WORDS = {
+    "eng": (
+        "the and of to for from no due date total invoice bill tax vat amount balance terms "
+        "qty price ltd inc",
+        "invoice payment amount number customer description quantity order shipping address "
+        "subtotal account",
+    ),
+    "deu": (
+        "und der die das fur fiir vom von bis nr mit zum zur bei ust mwst",
+        "rechnung nummer datum steuer betrag gesamt zahlung zahlbar liefer kunde anschrift "
+        "bestell menge preis summe netto brutto gmbh strasse konto leistung umsatz",
+    ),
+    "fra": (
+        "le la les du des et au aux ht ttc tva sarl sas",
+        "facture montant echeance paiement commande client quantite prix avoir reglement "
+        "numero adresse livraison remise",
+    ),
+    "nld": (
+        "het een van en te voor btw bv",
+        "factuur bedrag totaal vervaldatum betaling bestelling klant aantal prijs "
+        "omschrijving rekening adres levering",
+    ),
+    "spa": (
+        "el la los las del de y iva sl",
+        "factura fecha importe vencimiento pago pedido cliente cantidad precio imponible "
+        "numero direccion cuenta",
+    ),
+    "ita": (
+        "il lo la gli del della di e iva srl",
+        "fattura importo totale scadenza pagamento ordine cliente quantita prezzo imponibile "
+        "numero indirizzo partita codice fiscale",
+    ),
+}
+_VOTES = {
+    lang: (frozenset(exact.split()), tuple(stems.split()))
+    for lang, (exact, stems) in _LANGUAGE_WORDS.items()
+}
+# A language wins with at least this many words and half as many again as the runner-up
+# (shared words such as "numero" or "total" count for each language that has them).
+MIN_LANGUAGE_VOTES = 3
+
+
+def _plain(text: str) -> str:
+    import unicodedata
+
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in folded if ch.isalnum() and not unicodedata.combining(ch))
+
+
+def vote_language(texts: list[str], allowed: list[str]) -> str | None:
+    """The language in ``allowed`` whose invoice vocabulary the words match most, or None
+    when no language has MIN_LANGUAGE_VOTES words or the runner-up is close."""
+    counts = {lang: 0 for lang in allowed if lang in _VOTES}
+    for text in texts:
+        word = _plain(text)
+        if not word or word.isdigit():
+            continue
+        for lang in counts:
+            exact, stems = _VOTES[lang]
+            if word in exact or (len(word) >= 4 and any(stem in word for stem in stems)):
+                counts[lang] += 1
+    ranked = sorted(counts.items(), key=lambda item: item[1], reverse=True)
+    if not ranked or ranked[0][1] < MIN_LANGUAGE_VOTES:
+        return None
+    if len(ranked) > 1 and ranked[0][1] < 1.5 * ranked[1][1]:
+        return None
+    return ranked[0][0]
+
+
+def detect_language(image: Image.Image) -> str | None:
+    """The page's language among ``AP_OCR_LANGUAGES``, from a fast English read of its top
+    half at half resolution (titles and header labels are there); None when unsure."""
+    allowed = _languages().split("+")
+    if len(allowed) == 1:
+        return allowed[0]
+    probe_language = "eng" if "eng" in allowed else allowed[0]
+    top = image.crop((0, 0, image.width, max(1, image.height // 2)))
+    if min(top.size) >= 400:
+        top = top.reduce(2)
+    texts = [w[0] for w in tesseract_data(top, languages=probe_language) if float(w[1]) >= 50]
+    return vote_language(texts, allowed)
+
+
+def _with_english(language: str) -> str:
+    """The detected language plus English when configured: alone, the German model read the
+    euro sign of the FX pages as a dollar (currency USD on 4 of 8 invoices); with English it
+    costs ~12 % more than one model and still far less than six."""
+    allowed = _languages().split("+")
+    if language == "eng" or "eng" not in allowed:
+        return language
+    return f"{language}+eng"
+
+
+def page_languages(image: Image.Image, *, hint: str | None = None) -> str:
+    """Tesseract languages to read one page with: ``hint`` (the document's language found on
+    an earlier page) or the detected language alone; every configured language when the
+    detection is unsure (slow but never worse than before)."""
+    if hint:
+        return _with_english(hint)
+    found = detect_language(image)
+    return _with_english(found) if found else _languages()
+
+
+def ocr_words(
+    image: Image.Image, *, page: int, dpi: float, languages: str | None = None
+) -> list[Word]:
+    """Words on one prepared page with positions in PDF points and confidences in 0..1."""
+    # Sparse-text mode (psm 11): invoices are forms, and the automatic layout mode (3) drops
+    # whole amount columns next to table rules; lines are rebuilt from positions.
+    data = tesseract_data(image, languages=languages or _languages(), psm=11)
     scale = 72.0 / dpi
     words = []
-    for text, conf, left, top, width, height in zip(
-        data["text"], data["conf"], data["left"], data["top"], data["width"], data["height"]
-    ):
+    for text, conf, left, top, width, height in data:
         text = (text or "").strip()
         conf = float(conf)
         if not text or conf < 0:
@@ -273,7 +499,11 @@ class _Turn:
         return BBox(min(xs), min(ys), max(xs), max(ys))
 
 
-def _ocr_page(image: Image.Image, *, number: int, dpi: float) -> tuple[Page, _Turn]:
+def _ocr_page(
+    image: Image.Image, *, number: int, dpi: float, language: str | None = None
+) -> tuple[Page, _Turn, str | None]:
+    """Read one page; ``language`` is the document's language found on an earlier page.
+    Returns the page, how it was turned, and the language found on it (None when unsure)."""
     original = (image.width * 72.0 / dpi, image.height * 72.0 / dpi)
     prepared, turn = prepare(image)
     if dpi < 250:
@@ -283,20 +513,25 @@ def _ocr_page(image: Image.Image, *, number: int, dpi: float) -> tuple[Page, _Tu
             (round(prepared.width * factor), round(prepared.height * factor)), Image.LANCZOS
         )
         dpi *= factor
-    words = ocr_words(prepared, page=number, dpi=dpi)
+    found = language or detect_language(prepared)
+    languages = _with_english(found) if found else _languages()
+    words = ocr_words(prepared, page=number, dpi=dpi, languages=languages)
     if _reads_badly(words):
         # Perhaps upside down or sideways: ask OSD, and read again only if it says so.
         rotate = orientation(prepared)
         if rotate:
             turned = rotate_upright(prepared, rotate)
-            retry = ocr_words(turned, page=number, dpi=dpi)
+            if not language:
+                found = detect_language(turned)
+                languages = _with_english(found) if found else _languages()
+            retry = ocr_words(turned, page=number, dpi=dpi, languages=languages)
             if _mean_conf(retry) > _mean_conf(words):
                 words, prepared, turn = retry, turned, (turn + rotate) % 360
     scale = 72.0 / dpi
     page = Page(
         number=number, width=prepared.width * scale, height=prepared.height * scale, words=words
     )
-    return page, _Turn(turn, *original)
+    return page, _Turn(turn, *original), found
 
 
 def _mean_conf(words: list[Word]) -> float:
@@ -330,10 +565,104 @@ def _finish(pages: list[Page], turns: dict[int, _Turn]) -> ExtractedInvoice:
     return result
 
 
+class RenderMeter:
+    """Counts rendered page images that are still alive (by weak reference), and the most
+    that were alive at once since ``reset``: the evidence that pages are streamed, one
+    rendered page per process at a time, whatever the length of the PDF."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.alive = 0
+        self.peak = 0
+
+    def reset(self) -> None:
+        with self._lock:
+            self.peak = self.alive
+
+    def track(self, image: Image.Image) -> Image.Image:
+        with self._lock:
+            self.alive += 1
+            self.peak = max(self.peak, self.alive)
+        weakref.finalize(image, self._release)
+        return image
+
+    def _release(self) -> None:
+        with self._lock:
+            self.alive -= 1
+
+
+RENDER_METER = RenderMeter()
+
+
+def _render(data: bytes, password: str | None, index: int) -> Image.Image:
+    # A fresh pdfium document per page: pdfium caches decoded page images per document, so
+    # one document kept open over a long scan grows ~0.5 MB a page (measured); reopening
+    # costs a millisecond and keeps the memory flat.
+    document = pypdfium2.PdfDocument(data, password=password)
+    try:
+        pdf_page = document[index]
+        try:
+            bitmap = pdf_page.render(scale=RENDER_DPI / 72)
+            try:
+                # convert() copies, so the image does not keep pdfium's buffer alive
+                return RENDER_METER.track(bitmap.to_pil().convert("L"))
+            finally:
+                bitmap.close()
+        finally:
+            pdf_page.close()
+    finally:
+        document.close()
+
+
+def _read_pdf_page(
+    data: bytes, password: str | None, index: int, language: str | None
+) -> tuple[Page, _Turn, str | None]:
+    image = _render(data, password, index)
+    try:
+        return _ocr_page(image, number=index + 1, dpi=RENDER_DPI, language=language)
+    finally:
+        del image
+
+
+def _workers(pages: int) -> int:
+    """Processes to read a PDF's pages with: ``AP_OCR_WORKERS`` (default: the CPU count, at
+    most 2, since Tesseract runs single-threaded with OMP_THREAD_LIMIT=1), never more than
+    the pages after the first, and 1 inside a daemonic process (a django-q2 worker may not
+    have children)."""
+    import multiprocessing
+
+    configured = _setting("AP_OCR_WORKERS", None)
+    wanted = int(configured) if configured else min(2, os.cpu_count() or 1)
+    if multiprocessing.current_process().daemon:
+        return 1
+    return max(1, min(wanted, pages))
+
+
+# What a pool worker reads from; set in the parent before the pool forks, so that the PDF bytes
+# are shared copy-on-write instead of being pickled into every task.
+_worker_pdf: tuple[bytes, str | None, dict] | None = None
+
+
+def _worker_init() -> None:
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    # Engines loaded in the parent are not the child's to use: load its own on first need.
+    _apis.clear()
+    _settings_override.update(_worker_pdf[2])
+
+
+def _worker_read(index: int, language: str | None) -> tuple[Page, _Turn, str | None]:
+    data, password, _ = _worker_pdf
+    return _read_pdf_page(data, password, index, language)
+
+
 def extract_pdf_ocr(
     data: bytes, *, password: str | None = None, max_pages: int | None = None
 ) -> ExtractedInvoice:
-    """OCR every page of a PDF (rendered at 300 dpi, one page in memory at a time).
+    """OCR every page of a PDF, rendered at 300 dpi.
+
+    Guarantees: each process holds one rendered page at a time (``RENDER_METER``); the first
+    page is read here and sets the document's language; the other pages are read by
+    ``_workers`` processes in parallel (the page order of the result is the PDF's).
 
     Raises :class:`ExtractionError`: ``ENCRYPTED_PDF``, ``WRONG_PASSWORD``, ``CORRUPT_PDF``,
     ``TOO_MANY_PAGES`` (before any page is rendered), ``IMAGE_TOO_POOR`` (nothing readable),
@@ -341,26 +670,45 @@ def extract_pdf_ocr(
     """
     count = count_pdf_pages(data, password=password)
     check_page_limit(count, max_pages)
-    document = pypdfium2.PdfDocument(data, password=password)
     pages: list[Page] = []
     turns: dict[int, _Turn] = {}
-    try:
-        for index in range(count):
-            pdf_page = document[index]
-            try:
-                bitmap = pdf_page.render(scale=RENDER_DPI / 72)
-                try:
-                    image = bitmap.to_pil().convert("L")
-                finally:
-                    bitmap.close()
-            finally:
-                pdf_page.close()
-            page, turns[index + 1] = _ocr_page(image, number=index + 1, dpi=RENDER_DPI)
+    page, turns[1], language = _read_pdf_page(data, password, 0, None)
+    pages.append(page)
+    workers = _workers(count - 1)
+    if workers <= 1 or count <= 2:
+        for index in range(1, count):
+            page, turns[index + 1], found = _read_pdf_page(data, password, index, language)
+            language = language or found
             pages.append(page)
-            del image
-    finally:
-        document.close()
+    else:
+        for page, turn, _ in _read_in_pool(data, password, count, language, workers):
+            pages.append(page)
+            turns[page.number] = turn
     return _finish(pages, turns)
+
+
+def _read_in_pool(data, password, count, language, workers):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _worker_pdf
+    overrides = {
+        name: _setting(name, None)
+        for name in ("AP_OCR_LANGUAGES", "AP_TESSDATA_DIR", "AP_OCR_ENGINE")
+    }
+    _worker_pdf = (data, password, overrides)
+    try:
+        # fork: the children start in a millisecond with the PDF bytes already in memory; they
+        # only render and OCR (no database, no threads of their own).
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=_worker_init
+        ) as pool:
+            yield from pool.map(
+                _worker_read, range(1, count), [language] * (count - 1), chunksize=1
+            )
+    finally:
+        _worker_pdf = None
 
 
 def _max_pixels() -> int:
@@ -415,6 +763,7 @@ def extract_image_ocr(data: bytes, *, max_pages: int | None = None) -> Extracted
     pages: list[Page] = []
     poor: list[tuple[int, ExtractionError]] = []
     turns: dict[int, _Turn] = {}
+    language: str | None = None
     try:
         for number, frame in enumerate(ImageSequence.Iterator(image), start=1):
             if frame.size[0] * frame.size[1] > limit:
@@ -436,7 +785,9 @@ def extract_image_ocr(data: bytes, *, max_pages: int | None = None) -> Extracted
                     raise
                 poor.append((number, err))
                 continue
-            page, turns[number] = _ocr_page(page_image, number=number, dpi=_dpi(page_image))
+            page, turns[number], language = _ocr_page(
+                page_image, number=number, dpi=_dpi(page_image), language=language
+            )
             pages.append(page)
     finally:
         image.close()

@@ -21,7 +21,15 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
 from apinvoices.extraction.errors import ExtractionError, ExtractionErrorCode
-from apinvoices.extraction.ocr import extract_image_ocr, extract_pdf_ocr, sharpness, skew_angle
+from apinvoices.extraction.ocr import (
+    RENDER_METER,
+    detect_language,
+    extract_image_ocr,
+    extract_pdf_ocr,
+    sharpness,
+    skew_angle,
+    vote_language,
+)
 
 COMPARE = Path("invoice2data-compare") / "tests" / "compare"
 EINFACH = Path("zugferd-corpus") / "XML-Rechnung" / "FX" / "EN16931_Einfach.pdf"
@@ -235,3 +243,56 @@ def test_skew_angle_is_measured(corpus_dir, angle):
     page = render(corpus_dir / COMPARE / "coolblue1.pdf", dpi=150)
     skewed = page.rotate(angle, resample=Image.BICUBIC, expand=True, fillcolor=255)
     assert skew_angle(skewed) == pytest.approx(-angle, abs=0.3)
+
+
+# --- Streaming, parallel pages, language --------------------------------------------------
+
+
+def scanned_pdf(image: Image.Image, pages: int) -> bytes:
+    """An image-only PDF of ``pages`` copies of one page, as a scanner writes a batch."""
+    buffer = io.BytesIO()
+    image.save(
+        buffer, "PDF", save_all=True, append_images=[image] * (pages - 1), resolution=300.0
+    )
+    return buffer.getvalue()
+
+
+@pytest.mark.ocr
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_long_scan_holds_one_rendered_page_at_a_time(corpus_dir, settings, workers):
+    settings.AP_OCR_LANGUAGES = "deu"
+    settings.AP_OCR_WORKERS = workers
+    data = scanned_pdf(render(corpus_dir / EINFACH), 4)
+    RENDER_METER.reset()
+
+    result = extract_pdf_ocr(data)
+
+    # Weak references count the rendered page images alive at once in this process: one,
+    # whether the other pages were read here (1 worker) or by pool processes.
+    assert RENDER_METER.peak == 1
+    assert RENDER_METER.alive == 0
+    assert result.value("invoice_number") == "471102"
+    pages = sorted({w for w in (fv.page for fv in result.fields.values()) if w})
+    assert pages and set(pages) <= {1, 2, 3, 4}
+
+
+def test_language_vote_picks_the_invoice_language():
+    allowed = ["eng", "deu", "fra", "nld", "spa", "ita"]
+    german = "Rechnung Rechnungsnummer Datum Netto Brutto MwSt Gesamtbetrag".split()
+    french = "FACTURE Date d'échéance Montant HT TVA Total TTC".split()
+    dutch = "Factuur Factuurdatum Vervaldatum Bedrag BTW Totaal".split()
+    assert vote_language(german, allowed) == "deu"
+    assert vote_language(french, allowed) == "fra"
+    assert vote_language(dutch, allowed) == "nld"
+    assert vote_language(["Invoice", "Date", "Total", "Amount due"], allowed) == "eng"
+    # Unsure (too few words, or a tie): None, and the page is read with every language.
+    assert vote_language(["Total", "IBAN"], allowed) is None
+    assert vote_language(german, ["eng", "fra"]) is None
+
+
+@pytest.mark.ocr
+def test_the_language_is_detected_from_the_page(corpus_dir, settings):
+    settings.AP_OCR_LANGUAGES = "eng+deu+fra+nld+spa+ita"
+    page = render(corpus_dir / EINFACH)
+
+    assert detect_language(page) == "deu"
