@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from auditlog.models import LogEntry
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -32,6 +33,7 @@ from apinvoices.exceptions import ApplicationError, ErrorCode
 from apinvoices.models import Invoice, InvoiceEvent, VendorBankAccount
 from apinvoices.states import invoice_transition, locked_transition
 from erp_integration.models import Payment, PaymentRun
+from erp_integration.services.bulk_audit import invoices_transition_bulk, rows_transition_bulk
 from erp_integration.payments import PaymentFileError
 from erp_integration.payments.camt054 import parse_camt054, payment_outcomes
 from erp_integration.payments.nacha import NachaBatch, NachaEntry, NachaFile, NachaOriginator, build_nacha
@@ -266,18 +268,24 @@ def payment_run_export(*, run: PaymentRun, actor) -> PaymentRun:
             data, ext = _file_bytes(run, payments)
         except PaymentFileError as err:
             raise ApplicationError(f"The bank file could not be built: {err}") from err
-        for payment in payments:
-            locked_transition(machine=PAYMENT_MACHINE, instance=payment, target=Y.SCHEDULED)
-            invoice_transition(
-                invoice=payment.invoice_id, to=Invoice.State.SCHEDULED, actor=actor,
-                reason=f"Scheduled in payment run “{run.name}” for {run.execution_date.isoformat()}.",
-                params={"run_id": run.pk, "payment_id": payment.pk},
-            )
-            InvoiceEvent.objects.create(
+        # One statement per table for the whole run, audited as row-by-row saves would be
+        # (see bulk_audit): row-by-row cost ~10 queries and two auditlog receivers per payment.
+        _, audit = rows_transition_bulk(model=Payment, machine=PAYMENT_MACHINE, pks=[p.pk for p in payments],
+                                        target=Y.SCHEDULED, actor=actor)
+        audit += invoices_transition_bulk(
+            invoice_ids=[p.invoice_id for p in payments], to=Invoice.State.SCHEDULED, actor=actor,
+            reason=f"Scheduled in payment run “{run.name}” for {run.execution_date.isoformat()}.",
+            params={p.invoice_id: {"run_id": run.pk, "payment_id": p.pk} for p in payments},
+        )
+        LogEntry.objects.bulk_create(audit)
+        InvoiceEvent.objects.bulk_create([
+            InvoiceEvent(
                 invoice_id=payment.invoice_id, kind=InvoiceEvent.Kind.PAYMENT, actor=actor,
                 message=f"{payment.amount} {payment.currency} to {payment.bank_account.iban or payment.bank_account.account_number} on {run.execution_date.isoformat()}.",
                 params={"run_id": run.pk, "end_to_end_id": payment.end_to_end_id},
             )
+            for payment in payments
+        ])
         run.file.save(f"payment-run-{run.pk}.{ext}", ContentFile(data), save=False)
         run, _ = locked_transition(machine=PAYMENT_RUN_MACHINE, instance=run, target=R.EXPORTED,
                                    extra_updates={"exported_at": timezone.now(), "file": run.file.name})
