@@ -69,9 +69,11 @@ def audit_entries_for_updates(
 def rows_transition_bulk(
     *, model: type[models.Model], machine: StateMachine, pks: Sequence[int], target: str,
     extra_updates: Mapping[str, object] | None = None, actor=None,
+    per_row: Mapping[int, Mapping[str, object]] | None = None,
 ) -> tuple[list[models.Model], list[LogEntry]]:
-    """Lock ``pks``, check every move, write ``state=target`` (and ``extra_updates``) in one
-    UPDATE. Returns the rows as they were before, and the unsaved audit entries of the change."""
+    """Lock ``pks``, check every move, write ``state=target`` and ``extra_updates`` in one UPDATE
+    (with ``per_row`` values, one ``bulk_update`` per batch of the database's parameter limit).
+    Returns the rows as they were before, and the unsaved audit entries of the change."""
     before = list(model.objects.select_for_update().filter(pk__in=pks).order_by("pk"))
     if len(before) != len(set(pks)):
         raise model.DoesNotExist(f"{model.__name__}: {len(set(pks)) - len(before)} rows are missing")
@@ -80,21 +82,27 @@ def rows_transition_bulk(
     updates = {"state": target, **(extra_updates or {})}
     if any(f.name == "updated_at" for f in model._meta.fields):
         updates.setdefault("updated_at", timezone.now())
-    model.objects.filter(pk__in=pks).update(**updates)
     pairs = []
+    fields = set(updates)
     for row in before:
         after = copy.copy(row)
-        for name, value in updates.items():
+        for name, value in {**updates, **(per_row or {}).get(row.pk, {})}.items():
             setattr(after, name, value)
+            fields.add(name)
         pairs.append((row, after))
-    return before, audit_entries_for_updates(pairs, fields=list(updates), actor=actor)
+    if per_row:
+        model.objects.bulk_update([after for _, after in pairs], sorted(fields))
+    else:
+        model.objects.filter(pk__in=pks).update(**updates)
+    return before, audit_entries_for_updates(pairs, fields=sorted(fields), actor=actor)
 
 
 def invoices_transition_bulk(
     *, invoice_ids: Sequence[int], to: str, actor=None, source: str = "", reason: str = "",
-    params: Mapping[int, dict] | None = None,
+    reasons: Mapping[int, str] | None = None, params: Mapping[int, dict] | None = None,
 ) -> list[LogEntry]:
-    """``invoice_transition`` for many invoices with one reason; see the module guarantees.
+    """``invoice_transition`` for many invoices; see the module guarantees. ``reasons`` gives
+    an invoice its own reason instead of ``reason``.
 
     Returns the unsaved audit entries so the caller can insert them with its own in one go.
     """
@@ -104,11 +112,12 @@ def invoices_transition_bulk(
     before, entries = rows_transition_bulk(
         model=Invoice, machine=INVOICE_MACHINE, pks=invoice_ids, target=to, actor=actor,
         extra_updates={"state_reason": reason, "state_changed_at": now},
+        per_row={pk: {"state_reason": text} for pk, text in reasons.items()} if reasons else None,
     )
     InvoiceEvent.objects.bulk_create([
         InvoiceEvent(
             invoice_id=row.pk, kind=InvoiceEvent.Kind.STATE, actor=actor, source=source,
-            from_state=row.state, to_state=to, message=reason,
+            from_state=row.state, to_state=to, message=(reasons or {}).get(row.pk, reason),
             params=(params or {}).get(row.pk, {}), created_at=now,
         )
         for row in before

@@ -106,3 +106,64 @@ def test_one_invoice_that_moved_meanwhile_stops_the_export_and_nothing_changes(c
     assert (InvoiceEvent.objects.count(), LogEntry.objects.count()) == (events, log)
     run.refresh_from_db()
     assert run.state == PaymentRun.State.APPROVED and not run.file
+
+
+def exported_run(cast, n: int) -> list[Payment]:
+    run = payment_run_export(run=approved_run(cast, n), actor=cast.second_clerk)
+    return list(run.payments.order_by("pk"))
+
+
+def test_camt054_import_moves_in_bulk_with_each_invoices_own_reason_and_audit(cast):
+    from erp_integration.services.payments import camt054_import
+    from erp_integration.tests.test_payment_runs import camt054
+
+    paid, returned, pending = exported_run(cast, 3)
+    data = camt054(booked=[(paid.end_to_end_id, str(paid.amount))],
+                   returned=[(returned.end_to_end_id, str(returned.amount))])
+
+    result = camt054_import(data=data, actor=cast.clerk)
+
+    assert (result.paid, result.returned, result.unchanged) == (1, 1, 0)
+    paid_invoice = Invoice.objects.get(pk=paid.invoice_id)
+    assert paid_invoice.state == Invoice.State.PAID
+    assert paid_invoice.state_reason == f"Paid: the bank booked {paid.end_to_end_id}."
+    returned_invoice = Invoice.objects.get(pk=returned.invoice_id)
+    assert returned_invoice.state == Invoice.State.POSTED
+    assert returned_invoice.state_reason == (
+        f"The bank returned payment {returned.end_to_end_id}; pay it again.")
+    assert Invoice.objects.get(pk=pending.invoice_id).state == Invoice.State.SCHEDULED
+    event = InvoiceEvent.objects.get(invoice=paid_invoice, to_state="paid")
+    assert (event.actor, event.message, event.params) == (
+        cast.clerk, paid_invoice.state_reason, {"payment_id": paid.pk})
+    assert InvoiceEvent.objects.filter(
+        invoice=returned_invoice, kind="payment",
+        message=f"Bank statement: payment {returned.end_to_end_id} returned.").exists()
+    pay_log = LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(Payment), object_id=paid.pk,
+        actor=cast.clerk).get()
+    assert pay_log.changes["state"] == ["scheduled", "paid"] and "paid_at" in pay_log.changes
+    inv_log = LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(Invoice), object_id=returned.invoice_id,
+        actor=cast.clerk).get()
+    assert inv_log.changes["state"] == ["scheduled", "posted"]
+    assert inv_log.changes["state_reason"][1] == returned_invoice.state_reason
+
+    again = camt054_import(data=data, actor=cast.clerk)
+    assert (again.paid, again.returned, again.unchanged) == (0, 0, 2)
+
+
+def test_camt054_query_count_does_not_grow_with_the_statement(cast, django_assert_num_queries):
+    """Savepoint and release, the locked payments; per outcome (paid, returned) a locked read and
+    an UPDATE of payments, a locked read and a bulk_update of invoices (each its own reason), the
+    state events INSERT; one auditlog INSERT, one payment events INSERT: 15 for 2 and for 10."""
+    from erp_integration.services.payments import camt054_import
+    from erp_integration.tests.test_payment_runs import camt054
+
+    runs = [exported_run(cast, n) for n in (2, 10)]  # both first: a returned one is proposed again
+    for payments in runs:
+        n = len(payments)
+        data = camt054(booked=[(p.end_to_end_id, str(p.amount)) for p in payments[1:]],
+                       returned=[(payments[0].end_to_end_id, str(payments[0].amount))])
+        with django_assert_num_queries(15):
+            result = camt054_import(data=data, actor=cast.clerk)
+        assert (result.paid, result.returned) == (n - 1, 1)
