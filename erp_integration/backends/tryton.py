@@ -452,16 +452,16 @@ class TrytonBackend(ErpBackend):
         would change the line amount in the currency's digits (a large quantity magnifies the
         rounding), the line is booked as 1 x its amount instead, and the original
         "quantity x price" is kept in the description: Tryton's totals must equal the invoice's.
-        Quantities travel as floats (a Float field without a unit has no digit limit); they
-        are passed through with at most ``QUANTITY_DIGITS`` decimals, which floats carry exactly
-        enough for Tryton's ``Decimal(str(quantity))`` to read them back.
+        Quantities travel as floats (a Float field without a unit has no digit limit), rounded
+        to ``QUANTITY_STEP``, which a float carries exactly enough for Tryton's
+        ``Decimal(str(quantity))`` to read back; the same amount check covers that rounding.
         """
         d = self._load_defaults()
         price_step = Decimal(1).scaleb(-d.price_digits)
         quantity = Decimal(line.quantity).quantize(QUANTITY_STEP, rounding=ROUND_HALF_UP).normalize()
         original = Decimal(line.unit_price)
         price = original.quantize(price_step, rounding=ROUND_HALF_UP)
-        if price == original or not line.amount:
+        if (price == original and quantity == line.quantity) or not line.amount:
             return quantity, price, line.description
         cent = Decimal(1).scaleb(-d.currency_digits.get(currency, 2))
         stated = abs(Decimal(line.amount)).quantize(cent, rounding=ROUND_HALF_UP)
