@@ -32,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from erp_integration.backends.base import ErpInvoice, ErpInvoiceLine, ErpVendor  # noqa: E402
-from erp_integration.backends.jsonrpc import TrytonClient  # noqa: E402
+from erp_integration.backends.jsonrpc import TrytonClient, TrytonUserError  # noqa: E402
 from erp_integration.backends.tryton import TrytonBackend  # noqa: E402
 from tests.servers.tryton import TrytonServer, ensure_template  # noqa: E402
 
@@ -154,7 +154,17 @@ def raw_side(server: TrytonServer, data: list[ErpInvoice]) -> Side:
                 "taxes": [("add", [taxes[line.tax_rate]])],
             } for line in payload.lines])],
         }])
-        client.model("account.invoice", "post", [invoice])
+        try:
+            client.model("account.invoice", "post", [invoice])
+        except TrytonUserError:
+            # Seen once in 1000 under load ~14: trytond re-runs a post whose SQLite lock wait
+            # timed out although the first run committed, and the re-run refuses ("can not call
+            # post"). The raw floor counts the invoice if it is posted; our backend's re-check
+            # handles the same case by design.
+            state = client.read("account.invoice", [invoice], ["state"])[0]["state"]
+            if state != "posted":
+                raise
+
 
     return Side("raw JSON-RPC create+post", server, post)
 
@@ -174,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=1000, help="invoices per side (default 1000)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--progress", type=int, default=0, help="report every N invoices on stderr")
+    parser.add_argument("--budget-minutes", type=float, default=0,
+                        help="stop after this long and report the invoices done so far (0: no limit)")
     args = parser.parse_args(argv)
 
     started = time.monotonic()
@@ -188,13 +200,24 @@ def main(argv: list[str] | None = None) -> int:
         raw, ours = raw_side(raw_server, data), backend_side(our_server)
         # Interleaved, one invoice each way in turn: a change of machine load while the bench
         # runs then hits both sides alike instead of skewing the ratio.
+        deadline = time.monotonic() + args.budget_minutes * 60 if args.budget_minutes else None
+        done = 0
         for i, payload in enumerate(data):
             raw.run_one(payload)
             ours.run_one(payload)
-            if args.progress and (i + 1) % args.progress == 0:
-                sys.stderr.write(f"{i + 1}/{len(data)} load {os.getloadavg()[0]:.1f}\n")
-        check_exactly_once(raw_server, len(data))
-        check_exactly_once(our_server, len(data))
+            done = i + 1
+            if args.progress and done % args.progress == 0:
+                r, o = raw.summary(), ours.summary()
+                sys.stderr.write(
+                    f"{done}/{len(data)} load {os.getloadavg()[0]:.1f} raw {r['per_second']:.3f}/s "
+                    f"backend {o['per_second']:.3f}/s ratio {o['per_second'] / r['per_second']:.2f} "
+                    f"CPU-bound raw {r['cpu_bound_per_second']:.2f}/s backend "
+                    f"{o['cpu_bound_per_second']:.2f}/s\n")
+            if deadline is not None and time.monotonic() > deadline:
+                sys.stderr.write(f"time budget spent after {done} of {len(data)} invoices\n")
+                break
+        check_exactly_once(raw_server, done)
+        check_exactly_once(our_server, done)
     finally:
         raw_server.stop()
         our_server.stop()
