@@ -11,6 +11,7 @@ the proposal. Complements bench/payment_run.py, which times only the file builde
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
@@ -36,7 +37,18 @@ def main() -> None:
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
-    from django.test.utils import CaptureQueriesContext
+
+    @contextlib.contextmanager
+    def count_queries(conn):
+        """Every statement run inside, counted (CaptureQueriesContext keeps only the last 9000)."""
+        seen: list[str] = []
+
+        def count(execute, sql, params, many, context):
+            seen.append(sql)
+            return execute(sql, params, many, context)
+
+        with conn.execute_wrapper(count):
+            yield seen
     from django.utils import timezone
 
     settings.MEDIA_ROOT = folder / "media"
@@ -59,25 +71,31 @@ def main() -> None:
                        total_amount=Decimal("100.00") + i % 97, due_date=today + timedelta(days=i % 5),
                        issue_date=today - timedelta(days=5), payment_terms="2/10 net 30" if i % 10 == 0 else "")
 
-    timings = {}
-    start = time.perf_counter()
-    with CaptureQueriesContext(connection) as queries:
+    timings: dict[str, tuple[float, float, int]] = {}  # name: (wall s, CPU s, queries)
+    start, cpu = time.perf_counter(), time.process_time()
+    with count_queries(connection) as queries:
         run = svc.payment_run_propose(actor=clerk, name="bench", currency="EUR", due_until=today + timedelta(days=7),
                                       execution_date=today, debtor_account="DE02120300000000202051",
                                       file_format="pain.001.001.09").run
-    timings["propose"] = time.perf_counter() - start
-    start = time.perf_counter()
-    run = svc.payment_run_approve(run=run, actor=second)
-    run = svc.payment_run_export(run=run, actor=second)
-    timings["approve+export"] = time.perf_counter() - start
+    timings["propose"] = (time.perf_counter() - start, time.process_time() - cpu, len(queries))
+    start, cpu = time.perf_counter(), time.process_time()
+    with count_queries(connection) as queries:
+        run = svc.payment_run_approve(run=run, actor=second)
+        run = svc.payment_run_export(run=run, actor=second)
+    timings["approve+export"] = (time.perf_counter() - start, time.process_time() - cpu, len(queries))
     e2e = list(run.payments.values_list("end_to_end_id", "amount"))
     data = camt054(booked=[(e, str(a)) for e, a in e2e])
-    start = time.perf_counter()
-    result = svc.camt054_import(data=data, actor=clerk)
-    timings["camt054 import"] = time.perf_counter() - start
-    print(f"invoices={args.invoices} payments={len(e2e)} proposal_queries={len(queries)} paid={result.paid}")
-    for name, seconds in timings.items():
-        print(f"{name:>16}: {seconds:7.2f} s  ({seconds / max(len(e2e), 1) * 1000:.2f} ms/payment)")
+    start, cpu = time.perf_counter(), time.process_time()
+    with count_queries(connection) as queries:
+        result = svc.camt054_import(data=data, actor=clerk)
+    timings["camt054 import"] = (time.perf_counter() - start, time.process_time() - cpu, len(queries))
+    n = max(len(e2e), 1)
+    print(f"invoices={args.invoices} payments={len(e2e)} paid={result.paid} "
+          f"load average {os.getloadavg()[0]:.1f} (2 cores)")
+    for name, (seconds, cpu_seconds, count) in timings.items():
+        print(f"{name:>16}: {seconds:7.2f} s wall ({seconds / n * 1000:6.2f} ms/payment), "
+              f"{cpu_seconds:7.2f} s CPU ({cpu_seconds / n * 1000:6.2f} ms/payment), "
+              f"{count} queries ({count / n:.1f}/payment)")
 
 
 if __name__ == "__main__":

@@ -5,11 +5,18 @@ from __future__ import annotations
 from django.contrib import admin
 
 from apinvoices.admin_base import ReadOnlyModelAdmin, ReadOnlyTabularInline
-from erp_integration.models import ErpPosting, Payment, PaymentRun
+from erp_integration.models import ErpPosting, ErpPostingAttempt, Payment, PaymentRun
+
+
+class ErpPostingAttemptInline(ReadOnlyTabularInline):
+    model = ErpPostingAttempt
+    fields = ("number", "started_at", "finished_at", "outcome", "error_code", "error_message",
+              "retry_at", "erp_id", "erp_number")
 
 
 @admin.register(ErpPosting)
 class ErpPostingAdmin(ReadOnlyModelAdmin):
+    inlines = [ErpPostingAttemptInline]
     list_display = ("idempotency_key", "invoice", "backend", "state", "attempts", "erp_number",
                     "last_error_code", "created_at", "posted_at")
     list_filter = ("state", "backend", "last_error_code")

@@ -51,6 +51,38 @@ class ErpPosting(models.Model):
         return f"{self.idempotency_key} ({self.state})"
 
 
+class ErpPostingAttempt(models.Model):
+    """One send of a posting to the ERP and how it ended: append-only, one row per attempt.
+
+    Written in the same transaction that records the outcome on the posting, so the log and the
+    posting's ``attempts`` counter agree. A worker killed mid-send leaves no row for that attempt
+    (its outcome is unknown); the retry that follows writes its own.
+    """
+
+    class Outcome(models.TextChoices):
+        POSTED = "posted", _("Posted")
+        FOUND = "found", _("Found already in the ERP")
+        FAILED = "failed", _("Failed")
+
+    posting = models.ForeignKey(ErpPosting, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    error_code = models.CharField(max_length=32, blank=True)
+    error_message = models.TextField(blank=True, help_text=_("The ERP's own message"))
+    retry_at = models.DateTimeField(null=True, blank=True, help_text=_("Automatic retry planned for"))
+    erp_id = models.CharField(max_length=64, blank=True)
+    erp_number = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["posting", "number", "pk"]
+        indexes = [models.Index(fields=["posting", "number"])]
+
+    def __str__(self) -> str:
+        return f"{self.posting_id} #{self.number}: {self.outcome}"
+
+
 class PaymentRun(models.Model):
     """A batch of payments proposed by one user and approved by a different one."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, QuerySet
 
 from erp_integration.backends.base import ErpErrorCode
-from erp_integration.models import ErpPosting
+from erp_integration.models import ErpPosting, ErpPostingAttempt
 
 # What a person should do about each failure code (shown next to the ERP's own message).
 ERROR_ADVICE: dict[str, str] = {
@@ -29,3 +29,13 @@ def posting_list(*, state: str = "") -> QuerySet[ErpPosting]:
 
 def posting_state_counts() -> dict[str, int]:
     return dict(ErpPosting.objects.values_list("state").annotate(n=Count("pk")).values_list("state", "n"))
+
+
+def posting_detail(*, pk: int) -> ErpPosting:
+    """One posting with its invoice, vendor and creator joined (raises DoesNotExist)."""
+    return ErpPosting.objects.select_related("invoice", "invoice__vendor", "created_by").get(pk=pk)
+
+
+def posting_attempts(*, posting: ErpPosting) -> list[ErpPostingAttempt]:
+    """Every attempt of ``posting``, oldest first (one query)."""
+    return list(ErpPostingAttempt.objects.filter(posting=posting).order_by("number", "pk"))

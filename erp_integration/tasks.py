@@ -16,7 +16,21 @@ def retry_due_postings() -> int:
 
 
 def sync_from_erp() -> str:
-    """Pull vendors and open purchase orders from the configured ERP."""
+    """Scheduled (``AP_ERP_SYNC_MINUTES``): pull vendors and open purchase orders from the ERP.
+
+    Idempotent (see ``services.sync``); an unreachable ERP raises, so django-q2 records the run
+    as failed and the next one tries again.
+    """
     from erp_integration.services.sync import erp_sync_all
 
     return str(erp_sync_all())
+
+
+def sync_payment_status() -> str:
+    """Scheduled (``AP_ERP_PAYMENT_STATUS_MINUTES``): move invoices the ERP reports paid to paid.
+
+    Idempotent (see ``services.payment_status``). Returns the summary line.
+    """
+    from erp_integration.services.payment_status import erp_payment_status_sync
+
+    return str(erp_payment_status_sync())

@@ -6,6 +6,7 @@ app_name = "erp_integration"
 
 urlpatterns = [
     path("postings/", views.posting_list, name="posting_list"),
+    path("postings/<int:pk>/", views.posting_detail, name="posting_detail"),
     path("postings/<int:pk>/retry/", views.posting_retry, name="posting_retry"),
     path("sync/", views.erp_sync, name="erp_sync"),
 ]

@@ -48,6 +48,23 @@ def posting_list(request):
     })
 
 
+@require_safe
+def posting_detail(request, pk: int):
+    try:
+        posting = selectors.posting_detail(pk=pk)
+    except ErpPosting.DoesNotExist:
+        raise Http404("No such ERP posting.") from None
+    _require(request, "erp_integration.view_postings", posting)
+    return render(request, "erp_integration/posting_detail.html", {
+        "posting": posting,
+        "invoice": posting.invoice,
+        "attempts": selectors.posting_attempts(posting=posting),
+        "advice": selectors.ERROR_ADVICE.get(posting.last_error_code, ""),
+        "can_retry": posting.state == ErpPosting.State.FAILED
+                     and request.user.has_perm("erp_integration.retry_posting", posting),
+    })
+
+
 @require_POST
 def posting_retry(request, pk: int):
     posting = get_object_or_404(ErpPosting, pk=pk)

@@ -167,6 +167,7 @@ EXPECTATIONS: dict[str, Expect] = {
     ),
     # ERP pages: clerks and AP admins act, auditors read.
     "erp_integration:posting_list": Expect(get=STAFF_AND_AUDITOR, post=LOGGED_IN_ONLY_405),
+    "erp_integration:posting_detail": Expect(get=STAFF_AND_AUDITOR, post=LOGGED_IN_ONLY_405, kwargs=_posting, missing=404),
     # The world's posting is pending, so a clerk's retry is refused with a message and a redirect.
     "erp_integration:posting_retry": Expect(
         get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403"), kwargs=_posting, missing=404

@@ -215,6 +215,10 @@ AP_ERP_BACKEND = env_str("AP_ERP_BACKEND", "file")  # file | tryton | quickbooks
 # and the time after which a posting whose worker died is sent again.
 AP_ERP_SEND_LEASE_SECONDS = env_int("AP_ERP_SEND_LEASE_SECONDS", 600)
 AP_ERP_EXPORT_DIR = env_path("AP_ERP_EXPORT_DIR", VAR_DIR / "erp-export")
+# How often vendors and open purchase orders are pulled from the ERP, and how often paid status
+# is read back (minutes; 0 switches the schedule off). Both are idempotent.
+AP_ERP_SYNC_MINUTES = env_int("AP_ERP_SYNC_MINUTES", 60)
+AP_ERP_PAYMENT_STATUS_MINUTES = env_int("AP_ERP_PAYMENT_STATUS_MINUTES", 60)
 # Payment files: who we are to the bank (pain.001 debtor; NACHA originator and its bank).
 AP_COMPANY_NAME = env_str("AP_COMPANY_NAME", "AP Workbench")
 AP_COMPANY_BIC = env_str("AP_COMPANY_BIC", "")

@@ -14,6 +14,7 @@ Contract (MUST/SHOULD/MAY):
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -142,3 +143,12 @@ class ErpBackend(abc.ABC):
     def payment_status(self, erp_id: str) -> PaymentStatus:
         """Whether the posted invoice has been paid in the ERP."""
         return PaymentStatus.UNKNOWN
+
+    def payment_statuses(self, erp_ids: Sequence[str]) -> dict[str, PaymentStatus]:
+        """``payment_status`` of many documents: every id in ``erp_ids`` is a key of the result.
+
+        Backends SHOULD override this with one ERP round trip per call (the scheduled payment
+        status task asks in batches of a few hundred); this default asks one by one. An id the
+        ERP does not know maps to UNKNOWN. A failure of the ERP itself raises ``ErpError``.
+        """
+        return {erp_id: self.payment_status(erp_id) for erp_id in erp_ids}

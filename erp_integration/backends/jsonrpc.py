@@ -228,9 +228,14 @@ class TrytonClient:
                     ErpErrorCode.AUTH, f"Tryton refused {method} after a fresh login"
                 ) from err
 
-    def model(self, model: str, method: str, *params: Any, timeout: float | None = None) -> Any:
-        """``model.<model>.<method>(*params, context)`` with this client's context appended."""
-        return self.call(f"model.{model}.{method}", *params, self.context, timeout=timeout)
+    def model(
+        self, model: str, method: str, *params: Any, timeout: float | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> Any:
+        """``model.<model>.<method>(*params, context)`` with this client's context appended
+        (updated by ``context`` for this one call)."""
+        ctx = {**self.context, **context} if context else self.context
+        return self.call(f"model.{model}.{method}", *params, ctx, timeout=timeout)
 
     # --- conveniences ----------------------------------------------------------------------
 
@@ -240,14 +245,20 @@ class TrytonClient:
     ) -> list[int]:
         return self.model(model, "search", domain, offset, limit, order)
 
-    def read(self, model: str, ids: list[int], fields: list[str]) -> list[dict]:
-        return self.model(model, "read", ids, fields)
+    def read(
+        self, model: str, ids: list[int], fields: list[str], *,
+        context: dict[str, Any] | None = None,
+    ) -> list[dict]:
+        return self.model(model, "read", ids, fields, context=context)
 
     def search_read(
         self, model: str, domain: list, fields: list[str], *, offset: int = 0,
         limit: int | None = None, order: list | None = None,
+        context: dict[str, Any] | None = None,
     ) -> list[dict]:
-        return self.model(model, "search_read", domain, offset, limit, order, fields)
+        return self.model(
+            model, "search_read", domain, offset, limit, order, fields, context=context
+        )
 
     def create(self, model: str, values: list[dict], *, timeout: float | None = None) -> list[int]:
         return self.model(model, "create", values, timeout=timeout)

@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from erp_integration.backends.base import (
@@ -51,6 +52,13 @@ DONE_STATES = ("posted", "paid")
 # How long concurrent callers keep trying to converge on one draft before giving up (CONFLICT).
 CONVERGE_ATTEMPTS = 20
 CONVERGE_PAUSE = 0.1  # seconds; a competing post takes ~0.1-0.5 s on SQLite
+# Tryton's default ``[product] price_decimal`` (the digits of every unit price). The server's
+# value is not readable over RPC (``ir.configuration`` is not exposed): a server configured
+# otherwise needs ``TrytonBackend(price_digits=...)``.
+PRICE_DIGITS = 4
+# Decimals of a quantity sent as a float: far more than any invoice states, and few enough that
+# the float's shortest repr is the decimal we meant.
+QUANTITY_STEP = Decimal("0.000001")
 
 
 def _escape_like(value: str) -> str:
@@ -59,6 +67,11 @@ def _escape_like(value: str) -> str:
 
 def _compact_tax_id(value: str) -> str:
     return re.sub(r"[\s.\-/]", "", value).upper()
+
+
+def _plain(value: Decimal) -> str:
+    """``3.000000`` -> ``3``, ``33.333330`` -> ``33.33333``; never exponent notation."""
+    return f"{Decimal(value).normalize():f}"
 
 
 def key_marker(idempotency_key: str) -> str:
@@ -74,6 +87,8 @@ class _Defaults:
     payable_account: int | None
     expense_account: int | None
     tax_by_rate: dict[Decimal, int]
+    currency_digits: dict[int, int]
+    price_digits: int
 
 
 class TrytonBackend(ErpBackend):
@@ -89,7 +104,7 @@ class TrytonBackend(ErpBackend):
     def __init__(
         self, *, url: str | None = None, database: str | None = None, user: str | None = None,
         password: str | None = None, timeout: float = DEFAULT_TIMEOUT,
-        company_id: int | None = None,
+        company_id: int | None = None, price_digits: int = PRICE_DIGITS,
     ):
         if url is None:
             from django.conf import settings
@@ -103,6 +118,7 @@ class TrytonBackend(ErpBackend):
             timeout=timeout,
         )
         self._company_id = company_id
+        self._price_digits = price_digits
         self._defaults: _Defaults | None = None
 
     # --- configuration read from Tryton -------------------------------------------------------
@@ -137,7 +153,7 @@ class TrytonBackend(ErpBackend):
         tax_by_rate: dict[Decimal, int] = {}
         for tax in taxes:
             tax_by_rate.setdefault((tax["rate"] * 100).normalize(), tax["id"])
-        currencies = c.search_read("currency.currency", [], ["code"])
+        currencies = c.search_read("currency.currency", [], ["code", "digits"])
         self._defaults = _Defaults(
             company=company,
             currency_by_code={cur["code"]: cur["id"] for cur in currencies},
@@ -145,6 +161,8 @@ class TrytonBackend(ErpBackend):
             payable_account=config.get("default_account_payable"),
             expense_account=config.get("default_category_account_expense"),
             tax_by_rate=tax_by_rate,
+            currency_digits={cur["id"]: cur["digits"] for cur in currencies},
+            price_digits=self._price_digits,
         )
         return self._defaults
 
@@ -411,39 +429,99 @@ class TrytonBackend(ErpBackend):
                     ErpErrorCode.VALIDATION, f"Tryton has no {line.tax_rate} % tax for this company"
                 )
             taxes = [tax]
-        quantity = abs(line.quantity) * sign
+        quantity, unit_price, description = self._fit_digits(line, currency=currency)
         values = {
             "type": "line",
             "company": d.company,
             "currency": currency,
             "account": account,
-            "description": line.description,
+            "description": description,
             # Tryton's quantity is a Float field; unit_price (money) stays Decimal on the wire.
-            "quantity": float(quantity),
-            "unit_price": line.unit_price,
+            "quantity": float(abs(quantity) * sign),
+            "unit_price": unit_price,
         }
         if taxes:
             values["taxes"] = [("add", taxes)]
         return values
 
+    def _fit_digits(self, line: ErpInvoiceLine, *, currency: int) -> tuple[Decimal, Decimal, str]:
+        """(quantity, unit price, description) of ``line`` as Tryton accepts them.
+
+        Tryton refuses a unit price with more decimals than its price digits (4 by default:
+        "3 x 33.33333" fails validation), so the price is rounded half-up to them. If rounding
+        would change the line amount in the currency's digits (a large quantity magnifies the
+        rounding), the line is booked as 1 x its amount instead, and the original
+        "quantity x price" is kept in the description: Tryton's totals must equal the invoice's.
+        Quantities travel as floats (a Float field without a unit has no digit limit), rounded
+        to ``QUANTITY_STEP``, which a float carries exactly enough for Tryton's
+        ``Decimal(str(quantity))`` to read back; the same amount check covers that rounding.
+        """
+        d = self._load_defaults()
+        price_step = Decimal(1).scaleb(-d.price_digits)
+        quantity = Decimal(line.quantity).quantize(QUANTITY_STEP, rounding=ROUND_HALF_UP).normalize()
+        original = Decimal(line.unit_price)
+        price = original.quantize(price_step, rounding=ROUND_HALF_UP)
+        if (price == original and quantity == line.quantity) or not line.amount:
+            return quantity, price, line.description
+        cent = Decimal(1).scaleb(-d.currency_digits.get(currency, 2))
+        stated = abs(Decimal(line.amount)).quantize(cent, rounding=ROUND_HALF_UP)
+        if (abs(quantity) * price).quantize(cent, rounding=ROUND_HALF_UP) == stated:
+            return quantity, price, line.description
+        detail = f"{line.description} ({_plain(line.quantity)} × {_plain(original)})"
+        return Decimal(1), stated.quantize(price_step), detail
+
     # --- reads --------------------------------------------------------------------------------
 
     def payment_status(self, erp_id: str) -> PaymentStatus:
+        return self.payment_statuses([erp_id])[erp_id]
+
+    def payment_statuses(self, erp_ids: Sequence[str]) -> dict[str, PaymentStatus]:
+        """Paid status of many supplier invoices in two reads, whatever their number.
+
+        PAID means money left: the invoice is ``paid`` (reconciled, e.g. by the Pay wizard or a
+        bank statement), or it is posted and its payable lines are covered by ``account.payment``
+        records in state ``succeeded`` (a payment journal without a clearing account never
+        reconciles). Payments merely submitted, approved or processing do NOT count, although
+        Tryton's own ``amount_to_pay`` already subtracts them: that is why it is read with
+        ``with_payment=False`` here. Anything paid in part is PARTIALLY_PAID; an id Tryton does not
+        know (deleted), a draft or a cancelled invoice is UNKNOWN.
+        """
         self._load_defaults()
-        rows = self.client.read(INVOICE, [int(erp_id)], ["state", "amount_to_pay", "total_amount"])
-        if not rows:
-            return PaymentStatus.UNKNOWN
-        row = rows[0]
-        if row["state"] == "paid":
-            return PaymentStatus.PAID
-        if row["state"] != "posted":
-            return PaymentStatus.UNKNOWN
-        to_pay = row["amount_to_pay"]
-        if to_pay == 0:
-            return PaymentStatus.PAID
-        if to_pay is not None and abs(to_pay) < abs(row["total_amount"]):
-            return PaymentStatus.PARTIALLY_PAID
-        return PaymentStatus.OPEN
+        wanted = {int(erp_id): erp_id for erp_id in erp_ids}
+        result = {erp_id: PaymentStatus.UNKNOWN for erp_id in erp_ids}
+        if not wanted:
+            return result
+        rows = self.client.search_read(
+            INVOICE, [("id", "in", sorted(wanted))],
+            ["state", "total_amount", "amount_to_pay", "lines_to_pay"],
+            context={"with_payment": False},
+        )
+        posted = [row for row in rows if row["state"] == "posted"]
+        invoice_of_line = {line: row["id"] for row in posted for line in row["lines_to_pay"]}
+        paid_out: dict[int, Decimal] = {}
+        if invoice_of_line:
+            for payment in self.client.search_read(
+                "account.payment",
+                [("line", "in", sorted(invoice_of_line)), ("state", "=", "succeeded"),
+                 ("kind", "=", "payable")],
+                ["line", "amount"],
+            ):
+                invoice = invoice_of_line[payment["line"]]
+                paid_out[invoice] = paid_out.get(invoice, Decimal(0)) + payment["amount"]
+        for row in rows:
+            key = wanted[row["id"]]
+            if row["state"] == "paid":
+                result[key] = PaymentStatus.PAID
+            elif row["state"] == "posted":
+                total = abs(row["total_amount"])
+                left = abs(row["amount_to_pay"] or Decimal(0)) - paid_out.get(row["id"], Decimal(0))
+                if left <= 0:
+                    result[key] = PaymentStatus.PAID
+                elif left < total:
+                    result[key] = PaymentStatus.PARTIALLY_PAID
+                else:
+                    result[key] = PaymentStatus.OPEN
+        return result
 
     def sync_vendors(self) -> list[ErpVendor]:
         """Parties that are suppliers: have supplier invoices or a tax identifier.

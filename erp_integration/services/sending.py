@@ -12,6 +12,8 @@ Guarantees:
   parallel.
 - Failures keep the posting ``failed`` with the ERP's code and message; retryable ones are
   retried with exponential back-off by ``erp_postings_retry_due``; nothing is deleted.
+- Every attempt that ends (posted, found, failed) appends one ``ErpPostingAttempt`` row, with the
+  ERP's own message, in the transaction that records the outcome on the posting.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from erp_integration.backends.base import (
     ErpPostResult,
     ErpVendor,
 )
-from erp_integration.models import ErpPosting
+from erp_integration.models import ErpPosting, ErpPostingAttempt
 from erp_integration.states import ERP_POSTING_MACHINE
 
 logger = logging.getLogger(__name__)
@@ -119,6 +121,7 @@ def _claim(posting_id: int) -> bool:
 
 def erp_posting_send(*, posting_id: int, backend=None) -> ErpPosting:
     """Send one posting if nobody else is; record the outcome. Never raises for ERP errors."""
+    started = timezone.now()
     if not _claim(posting_id):
         return ErpPosting.objects.get(pk=posting_id)
     posting = ErpPosting.objects.select_related("invoice__vendor").get(pk=posting_id)
@@ -128,22 +131,27 @@ def erp_posting_send(*, posting_id: int, backend=None) -> ErpPosting:
         result = backend.post_invoice(payload)
     except ErpError as err:
         return _record_failure(posting, code=str(err.code), message=err.message, retryable=err.retryable,
-                               retry_after=err.retry_after)
+                               retry_after=err.retry_after, started=started)
     except Exception as err:  # a bug must not leave the posting claimed for the whole lease
         logger.exception("posting %s crashed", posting_id)
         return _record_failure(posting, code="internal_error", message=f"{type(err).__name__}: {err}",
-                               retryable=False, retry_after=None)
-    return _record_success(posting, result)
+                               retryable=False, retry_after=None, started=started)
+    return _record_success(posting, result, started=started)
 
 
 @transaction.atomic
-def _record_success(posting: ErpPosting, result: ErpPostResult) -> ErpPosting:
+def _record_success(posting: ErpPosting, result: ErpPostResult, *, started) -> ErpPosting:
     posting, _previous = locked_transition(
         machine=ERP_POSTING_MACHINE, instance=posting, target=P.POSTED,
         extra_updates={
             "erp_id": result.erp_id, "erp_number": result.erp_number, "posted_at": timezone.now(),
             "next_attempt_at": None, "last_error": "", "last_error_code": "",
         },
+    )
+    ErpPostingAttempt.objects.create(
+        posting=posting, number=posting.attempts, started_at=started,
+        outcome=ErpPostingAttempt.Outcome.FOUND if result.already_existed else ErpPostingAttempt.Outcome.POSTED,
+        erp_id=result.erp_id, erp_number=result.erp_number,
     )
     how = "found already in" if result.already_existed else "posted to"
     invoice = posting.invoice
@@ -163,7 +171,7 @@ def _record_success(posting: ErpPosting, result: ErpPostResult) -> ErpPosting:
 
 
 @transaction.atomic
-def _record_failure(posting, *, code: str, message: str, retryable: bool, retry_after) -> ErpPosting:
+def _record_failure(posting, *, code: str, message: str, retryable: bool, retry_after, started) -> ErpPosting:
     current = ErpPosting.objects.select_for_update().get(pk=posting.pk)
     automatic = retryable and current.attempts < MAX_AUTOMATIC_ATTEMPTS
     delay = timedelta(seconds=retry_after) if retry_after else backoff(current.attempts)
@@ -173,6 +181,11 @@ def _record_failure(posting, *, code: str, message: str, retryable: bool, retry_
             "last_error_code": code[:32], "last_error": message,
             "next_attempt_at": timezone.now() + delay if automatic else None,
         },
+    )
+    ErpPostingAttempt.objects.create(
+        posting=current, number=current.attempts, started_at=started,
+        outcome=ErpPostingAttempt.Outcome.FAILED, error_code=code[:32], error_message=message,
+        retry_at=current.next_attempt_at,
     )
     advice = (
         f"Retrying automatically in {int(delay.total_seconds() // 60) or 1} min."

@@ -120,3 +120,17 @@ def test_payload_drops_trailing_zeros_but_keeps_digits(posting):
     payload = erp_payload_for(posting.invoice, idempotency_key="k")
     assert str(payload.lines[0].unit_price) == "12.3456"
     assert str(payload.lines[0].quantity) == "1"
+
+
+def test_every_attempt_is_logged_with_its_outcome_and_the_erps_message(posting, tmp_path):
+    erp_posting_send(posting_id=posting.pk, backend=_broken_backend(tmp_path))
+    erp_posting_send(posting_id=posting.pk, backend=FileExportBackend(directory=tmp_path / "ok"))
+    erp_posting_send(posting_id=posting.pk, backend=FileExportBackend(directory=tmp_path / "ok"))
+
+    posting.refresh_from_db()
+    failed, posted = posting.attempt_log.order_by("number")
+    assert (failed.number, failed.outcome, failed.error_code) == (1, "failed", "unavailable")
+    assert "Cannot write to" in failed.error_message and failed.retry_at is not None
+    assert failed.started_at <= failed.finished_at
+    assert (posted.number, posted.outcome, posted.erp_id, posted.error_message) == (
+        2, "posted", posting.erp_id, "")

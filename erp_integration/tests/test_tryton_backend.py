@@ -461,3 +461,130 @@ def test_sync_purchase_orders_reports_received_quantities(tryton_server, reader)
         (1, "Chairs", Decimal("10"), Decimal("80.00"), Decimal("10")),
         (2, "Chairs deluxe", Decimal("4"), Decimal("95.50"), Decimal("3")),
     ]
+
+
+def pay_by_payment_order(reader: TrytonClient, company: int, invoice: int, *,
+                         until: str = "succeeded") -> int:
+    """Pay through ``account.payment`` as a treasurer would: submit, approve, process (a manual
+    payment journal), then succeed. ``until`` stops earlier ("approved", "processing")."""
+    journals = reader.search("account.payment.journal", [("process_method", "=", "manual")])
+    journal = journals[0] if journals else reader.create("account.payment.journal", [{
+        "name": "Manual transfers", "currency": reader.read("company.company", [company],
+                                                           ["currency"])[0]["currency"],
+        "company": company, "process_method": "manual",
+    }])[0]
+    row, = reader.read("account.invoice", [invoice], ["party", "lines_to_pay", "total_amount"])
+    payment, = reader.create("account.payment", [{
+        "company": company, "journal": journal, "kind": "payable", "party": row["party"],
+        "line": row["lines_to_pay"][0], "amount": row["total_amount"], "date": dt.date(2025, 4, 1),
+    }])
+    reader.model("account.payment", "submit", [payment])
+    reader.model("account.payment", "approve", [payment])
+    if until == "approved":
+        return payment
+    ctx = {**reader.context, "active_model": "account.payment", "active_id": payment,
+           "active_ids": [payment]}
+    session, start, _end = reader.call("wizard.account.payment.process.create", ctx)
+    try:
+        reader.call("wizard.account.payment.process.execute", session, {}, start, ctx)
+    finally:
+        reader.call("wizard.account.payment.process.delete", session, ctx)
+    if until == "processing":
+        return payment
+    reader.model("account.payment", "succeed", [payment])
+    return payment
+
+
+def test_payment_statuses_reads_a_batch_and_counts_only_succeeded_payment_orders(
+    tryton_server, reader
+):
+    """GIVEN five posted invoices: untouched, paid by the Pay wizard, paid by a succeeded payment
+    order, with a payment order still processing, and one approved only
+    WHEN their statuses are read in one batch (with an id Tryton does not know)
+    THEN only the wizard-paid and succeeded ones are PAID: Tryton's own amount_to_pay is already
+    0 for the processing and approved ones, and must not be trusted for "money left"."""
+    backend = make_backend(tryton_server)
+    company = tryton_server.company_id
+    ids = [backend.post_invoice(make_payload()).erp_id for _ in range(5)]
+    untouched, wizard, succeeded, processing, approved = ids
+    _pay_in_tryton(reader, company, int(wizard), Decimal("482.97"))
+    pay_by_payment_order(reader, company, int(succeeded))
+    pay_by_payment_order(reader, company, int(processing), until="processing")
+    pay_by_payment_order(reader, company, int(approved), until="approved")
+    amount_to_pay = {row["id"]: row["amount_to_pay"] for row in reader.read(
+        "account.invoice", [int(processing), int(approved)], ["amount_to_pay"])}
+    assert set(amount_to_pay.values()) == {Decimal("0.00")}  # why we cannot trust it
+
+    statuses = make_backend(tryton_server).payment_statuses([*ids, "999999"])
+
+    assert statuses == {
+        untouched: PaymentStatus.OPEN, wizard: PaymentStatus.PAID,
+        succeeded: PaymentStatus.PAID, processing: PaymentStatus.OPEN,
+        approved: PaymentStatus.OPEN, "999999": PaymentStatus.UNKNOWN,
+    }
+    assert backend.payment_status(succeeded) == PaymentStatus.PAID
+    assert backend.payment_statuses([]) == {}
+
+
+def _one_line_payload(quantity: str, unit_price: str, amount: str) -> ErpInvoice:
+    net = Decimal(amount)
+    tax = (net * Decimal("0.19")).quantize(Decimal("0.01"))
+    payload = make_payload(lines=(
+        ErpInvoiceLine("Licences", Decimal(quantity), Decimal(unit_price), net, Decimal("19")),
+    ))
+    return ErpInvoice(**{**payload.__dict__, "net_amount": net, "tax_amount": tax,
+                         "total_amount": net + tax})
+
+
+def _lines_of(reader: TrytonClient, erp_id: str) -> list[dict]:
+    line_ids = reader.read("account.invoice", [int(erp_id)], ["lines"])[0]["lines"]
+    return reader.read("account.invoice.line", line_ids,
+                       ["quantity", "unit_price", "amount", "description"])
+
+
+def test_a_unit_price_with_five_decimals_is_rounded_to_trytons_price_digits(
+    tryton_server, reader
+):
+    """3 x 33.33333 = 100.00: Tryton itself refuses the price (4 digits); the backend posts
+    3 x 33.3333, whose amount is the same 100.00."""
+    payload = _one_line_payload("3", "33.33333", "100.00")
+    raw = TrytonBackend(url=tryton_server.url, database=tryton_server.database,
+                        user=tryton_server.user, password=tryton_server.password)
+    values = raw.invoice_values(payload)
+    values["lines"][0][1][0]["unit_price"] = Decimal("33.33333")
+    with pytest.raises(ErpError) as refused:
+        reader.create("account.invoice", [values])
+    assert refused.value.code == ErpErrorCode.VALIDATION
+    assert "digits" in refused.value.message.lower()
+
+    result = make_backend(tryton_server).post_invoice(payload)
+
+    line, = _lines_of(reader, result.erp_id)
+    assert (line["quantity"], line["unit_price"], line["amount"]) == (
+        3.0, Decimal("33.3333"), Decimal("100.00"))
+    row, = reader.read("account.invoice", [int(result.erp_id)],
+                       ["state", "untaxed_amount", "total_amount"])
+    assert (row["state"], row["untaxed_amount"], row["total_amount"]) == (
+        "posted", Decimal("100.00"), Decimal("119.00"))
+
+
+def test_a_price_whose_rounding_would_change_the_amount_is_booked_as_one_line_amount(
+    tryton_server, reader
+):
+    """10000 x 0.123456 = 1234.56, but 10000 x 0.1235 would be 1235.00: book 1 x 1234.56 and
+    keep the original quantity and price in the description."""
+    result = make_backend(tryton_server).post_invoice(
+        _one_line_payload("10000", "0.123456", "1234.56"))
+
+    line, = _lines_of(reader, result.erp_id)
+    assert (line["quantity"], line["unit_price"], line["amount"]) == (
+        1.0, Decimal("1234.5600"), Decimal("1234.56"))
+    assert line["description"] == "Licences (10000 × 0.123456)"
+
+
+def test_fractional_quantities_keep_their_value(tryton_server, reader):
+    result = make_backend(tryton_server).post_invoice(
+        _one_line_payload("2.5", "19.99", "49.98"))
+    line, = _lines_of(reader, result.erp_id)
+    assert (line["quantity"], line["unit_price"], line["amount"]) == (
+        2.5, Decimal("19.9900"), Decimal("49.98"))
