@@ -151,7 +151,7 @@ def test_scheduled_sync_pulls_a_vendor_and_its_received_po_once(tryton_settings,
     name = f"Sync Vendor {uuid.uuid4().hex[:6]}"
     party, = reader.create("party.party", [{
         "name": name, "addresses": [("create", [{}])],
-        "identifiers": [("create", [{"type": "eu_vat", "code": "DE811907980"}])],
+        "identifiers": [("create", [{"type": "eu_vat", "code": "DE811908005"}])],
     }])
     address = reader.read("party.party", [party], ["addresses"])[0]["addresses"][0]
     po, = reader.create("purchase.purchase", [{
@@ -170,7 +170,7 @@ def test_scheduled_sync_pulls_a_vendor_and_its_received_po_once(tryton_settings,
     tasks.sync_from_erp()
 
     vendor = Vendor.objects.get(erp_id=str(party))
-    assert (vendor.name, vendor.tax_id) == (name, "DE811907980")
+    assert (vendor.name, vendor.tax_id) == (name, "DE811908005")
     order = PurchaseOrder.objects.get(erp_id=str(po))
     assert order.vendor == vendor
     line, = order.lines.all()
