@@ -370,6 +370,21 @@ def _describe(values: dict, currency: str) -> str:
     return ", ".join(f"{k} {_text(v, k, currency) or '—'}" for k, v in values.items())
 
 
+def _apply_row_changes(row, new: dict, *, currency: str, exclude: list[str]) -> tuple[dict, dict, dict]:
+    """Set and save the values of ``new`` that differ on ``row`` (a line or a tax row). Returns
+    the changes as ({column: (old, new)}, old texts, new texts); all empty when nothing changed."""
+    changes = {k: (getattr(row, k), v) for k, v in new.items() if getattr(row, k) != v}
+    if not changes:
+        return {}, {}, {}
+    for column, (_old, value) in changes.items():
+        setattr(row, column, value)
+    row.full_clean(exclude=exclude)
+    row.save(update_fields=list(changes))
+    old_texts = {k: _text(old, k, currency) for k, (old, _v) in changes.items()}
+    new_texts = {k: _text(v, k, currency) for k, (_o, v) in changes.items()}
+    return changes, old_texts, new_texts
+
+
 def invoice_line_update(*, invoice: Invoice, line_id: int, values: dict[str, str], actor) -> Invoice:
     """Change one line's description, quantity, unit price and/or amount (only the keys given).
 
@@ -387,22 +402,17 @@ def invoice_line_update(*, invoice: Invoice, line_id: int, values: dict[str, str
         if line is None:
             raise ApplicationError("No such line on this invoice.", code=ErrorCode.NOT_FOUND)
         new = _line_values(invoice=invoice, values={k: v for k, v in values.items() if k in LINE_COLUMNS})
-        changes = {k: (getattr(line, k), v) for k, v in new.items() if getattr(line, k) != v}
+        changes, old_texts, new_texts = _apply_row_changes(
+            line, new, currency=invoice.currency, exclude=["invoice", "po_line"]
+        )
         if not changes:
             return invoice
-        for column, (_old, value) in changes.items():
-            setattr(line, column, value)
-        line.full_clean(exclude=["invoice", "po_line"])
-        line.save(update_fields=list(changes))
         message = f"Line {line.position}: " + "; ".join(
-            f"{k} {_text(old, k, invoice.currency) or '—'} → {_text(v, k, invoice.currency) or '—'}"
-            for k, (old, v) in changes.items()
+            f"{k} {old_texts[k] or '—'} → {new_texts[k] or '—'}" for k in changes
         )
         result = _after_line_edit(
             invoice=invoice, actor=actor, message=message,
-            params={"line": line.position, "action": "edit",
-                    "old": {k: _text(old, k, invoice.currency) for k, (old, _v) in changes.items()},
-                    "new": {k: _text(v, k, invoice.currency) for k, (_o, v) in changes.items()}},
+            params={"line": line.position, "action": "edit", "old": old_texts, "new": new_texts},
         )
     return _finish(result, invoice, actor)
 
@@ -474,22 +484,13 @@ def invoice_tax_update(*, invoice: Invoice, tax_id: int, values: dict[str, str],
         new = _tax_values(invoice=invoice, values={k: v for k, v in values.items() if k in TAX_COLUMNS})
         if any(v is None for v in new.values()):
             raise ApplicationError("A tax row needs its base and its tax; delete the row instead.")
-        changes = {k: (getattr(tax, k), v) for k, v in new.items() if getattr(tax, k) != v}
+        changes, old_texts, new_texts = _apply_row_changes(tax, new, currency=invoice.currency, exclude=["invoice"])
         if not changes:
             return invoice
-        for column, (_old, value) in changes.items():
-            setattr(tax, column, value)
-        tax.full_clean(exclude=["invoice"])
-        tax.save(update_fields=list(changes))
-        message = f"Tax {_text(tax.rate)} %: " + "; ".join(
-            f"{k} {_text(old, k, invoice.currency)} → {_text(v, k, invoice.currency)}"
-            for k, (old, v) in changes.items()
-        )
+        message = f"Tax {_text(tax.rate)} %: " + "; ".join(f"{k} {old_texts[k]} → {new_texts[k]}" for k in changes)
         result = _after_line_edit(
             invoice=invoice, actor=actor, message=message,
-            params={"tax": tax.pk, "action": "edit",
-                    "old": {k: _text(old, k, invoice.currency) for k, (old, _v) in changes.items()},
-                    "new": {k: _text(v, k, invoice.currency) for k, (_o, v) in changes.items()}},
+            params={"tax": tax.pk, "action": "edit", "old": old_texts, "new": new_texts},
         )
     return _finish(result, invoice, actor)
 
