@@ -326,7 +326,10 @@ class TrytonBackend(ErpBackend):
         warning does not say which document it saw, and a concurrent caller's draft with our key
         may have triggered it and been deleted since.
         """
-        rows = self.client.read(INVOICE, [own], ["party"])
+        try:
+            rows = self.client.read(INVOICE, [own], ["party"])
+        except TrytonUserError:
+            rows = []  # a concurrent caller with our key discarded this draft meanwhile
         if not rows:
             return False
         similar = self.client.search_read(
