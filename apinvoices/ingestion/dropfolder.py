@@ -50,6 +50,8 @@ class ScanReport:
     waiting: list[str] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
     busy: bool = False
+    # Stable files left for the next scan because the batch ran out of time.
+    deferred: list[str] = field(default_factory=list)
 
 
 def _load(path: Path) -> dict:
@@ -100,15 +102,22 @@ def _move(root: Path, rel: str, bucket: str, today: date) -> Path:
     return target
 
 
-def scan_dropfolder(path: str | os.PathLike, *, stable_seconds: int | None = None, now: float | None = None) -> ScanReport:
+def scan_dropfolder(
+    path: str | os.PathLike, *, stable_seconds: int | None = None, now: float | None = None,
+    budget_seconds: float | None = None,
+) -> ScanReport:
     """Scan ``path`` (recursively) once: remember new or changed files, ingest stable ones.
 
     Guarantees: a file is moved only after ``document_ingest`` returned (its Document is
     committed, or it was refused); nothing is deleted; one file that fails unexpectedly is
-    logged, left in place for the next scan and does not stop the others.
+    logged, left in place for the next scan and does not stop the others. After
+    ``budget_seconds`` (default ``AP_INGEST_BATCH_SECONDS``) no further file is started: the
+    stable ones left keep their observation and are taken first thing by the next scan.
     """
     root = Path(path)
     stable = settings.AP_DROP_FOLDER_STABLE_SECONDS if stable_seconds is None else stable_seconds
+    budget = settings.AP_INGEST_BATCH_SECONDS if budget_seconds is None else budget_seconds
+    deadline = time.monotonic() + budget
     state_dir = root / STATE_DIR
     state_dir.mkdir(parents=True, exist_ok=True)
     report = ScanReport()
@@ -139,6 +148,10 @@ def scan_dropfolder(path: str | os.PathLike, *, stable_seconds: int | None = Non
             if clock - before["since"] < stable:
                 current[rel] = before
                 report.waiting.append(rel)
+                continue
+            if time.monotonic() >= deadline:
+                current[rel] = before
+                report.deferred.append(rel)
                 continue
             try:
                 with open(root / rel, "rb") as fh:

@@ -26,6 +26,7 @@ import imaplib
 import logging
 import re
 import ssl
+import time
 from dataclasses import dataclass, field
 from email import policy
 from email.utils import parseaddr, parsedate_to_datetime
@@ -124,6 +125,8 @@ class PollReport:
     account: str
     uidvalidity: int | None = None
     messages: list[MessageOutcome] = field(default_factory=list)
+    # Messages left in the folder for the next poll because the batch ran out of time.
+    deferred: int = 0
 
 
 def _decode_header(value) -> str:
@@ -302,13 +305,20 @@ def _import_message(config: MailboxConfig, uidvalidity: int, uid: int, raw: byte
     return outcome
 
 
-def poll_mailbox(config: MailboxConfig | None = None, *, move: bool = True, limit: int | None = None) -> PollReport:
+def poll_mailbox(
+    config: MailboxConfig | None = None, *, move: bool = True, limit: int | None = None,
+    budget_seconds: float | None = None,
+) -> PollReport:
     """Import every message in the configured folder once, then move it to Processed/Failed.
 
     ``move=False`` leaves messages where they are (a dry run; tests use it to simulate a crash
     between our commit and the move). One broken message is recorded as failed and does not
-    stop the batch. Safe to run concurrently with another poller of the same mailbox.
+    stop the batch. Safe to run concurrently with another poller of the same mailbox. After
+    ``budget_seconds`` (default ``AP_INGEST_BATCH_SECONDS``) no further message is started; the
+    rest stay in the folder for the next poll (``report.deferred``).
     """
+    budget = settings.AP_INGEST_BATCH_SECONDS if budget_seconds is None else budget_seconds
+    deadline = time.monotonic() + budget
     config = config or MailboxConfig.from_settings()
     if config is None:
         raise ImapConfigError("No mailbox configured (AP_IMAP_HOST is empty).")
@@ -333,7 +343,10 @@ def poll_mailbox(config: MailboxConfig | None = None, *, move: bool = True, limi
             )
         }
         max_wire = max_message_bytes()
-        for uid in uids:
+        for position, uid in enumerate(uids):
+            if time.monotonic() >= deadline:
+                report.deferred = len(uids) - position
+                break
             row = known.get(uid)
             if row is None:
                 outcome = _process_one(conn, config, uidvalidity, uid, sizes[uid], max_wire)

@@ -31,6 +31,7 @@ from apinvoices.ingestion.errors import RefusalCode, refusal_message
 from apinvoices.ingestion.filenames import BadFilename, sanitize_filename
 from apinvoices.ingestion.sniff import HEAD_BYTES, SniffRefusal, inspect, sniff
 from apinvoices.models import Channel, Document, DocumentReceipt, Invoice, InvoiceEvent, document_upload_to
+from apinvoices.queueing import enqueue_with_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -122,12 +123,6 @@ def _spool(data, *, limit: int) -> tuple[IO[bytes], str, int, bytes]:
     return spooled, digest.hexdigest(), size, head
 
 
-def _queue_is_this_database() -> bool:
-    """Whether tasks are rows of the default database (django-q2's ORM broker, not inline)."""
-    q = settings.Q_CLUSTER
-    return q.get("orm") == "default" and not q.get("sync") and not q.get("redis")
-
-
 def queue_extraction(*, invoice_id: int) -> bool:
     """Queue the extraction task for ``invoice_id``: in the current transaction when the queue
     lives in this database, else once the transaction commits.
@@ -135,24 +130,15 @@ def queue_extraction(*, invoice_id: int) -> bool:
     The single switch for "extract on arrival" (``AP_EXTRACT_ON_INGEST``). Returns whether it
     was queued. Safe outside a transaction (then the task is queued at once).
 
-    With the ORM broker (the embedded default) the task row commits together with the invoice,
-    so a process killed between the commit and an on-commit hook cannot leave an invoice in
-    ``received`` that no task will ever pick up. The worker cannot see the row before the
-    commit. Other brokers are outside the database: there the task is queued after commit.
+    With the ORM broker (the embedded default) the task row commits together with the invoice
+    (``apinvoices.queueing``), so a process killed between the commit and an on-commit hook
+    cannot leave an invoice in ``received`` that no task will ever pick up.
     """
     if not getattr(settings, "AP_EXTRACT_ON_INGEST", True):
         return False
 
-    def _enqueue() -> None:
-        from django_q.tasks import async_task
-
-        task = getattr(settings, "AP_EXTRACT_TASK", EXTRACT_TASK)
-        async_task(task, invoice_id, task_name=f"extract-invoice-{invoice_id}", group="extract")
-
-    if _queue_is_this_database():
-        _enqueue()
-    else:
-        transaction.on_commit(_enqueue)
+    task = getattr(settings, "AP_EXTRACT_TASK", EXTRACT_TASK)
+    enqueue_with_transaction(task, invoice_id, task_name=f"extract-invoice-{invoice_id}", group="extract")
     return True
 
 

@@ -14,7 +14,8 @@ def poll_mailbox_task() -> str:
     if config is None:
         return "no mailbox configured"
     report = poll_mailbox(config)
-    return f"{len(report.messages)} message(s)"
+    later = f", {report.deferred} left for the next poll" if report.deferred else ""
+    return f"{len(report.messages)} message(s){later}"
 
 
 def scan_dropfolder_task() -> str:
@@ -22,4 +23,7 @@ def scan_dropfolder_task() -> str:
     if not settings.AP_DROP_FOLDER:
         return "no drop folder configured"
     report = scan_dropfolder(settings.AP_DROP_FOLDER)
-    return "busy" if report.busy else f"{len(report.picked_up)} file(s)"
+    if report.busy:
+        return "busy"
+    later = f", {len(report.deferred)} left for the next scan" if report.deferred else ""
+    return f"{len(report.picked_up)} file(s){later}"

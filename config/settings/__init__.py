@@ -254,6 +254,11 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "AP Workbench <ap@localhost>"
 # --- Background work -------------------------------------------------------------------------
 # ORM broker by default (one machine, no extra service). REDIS_URL switches to Redis so that
 # several qcluster workers on several machines share one queue.
+# A drop-folder scan or a mailbox poll stops taking new items after this many seconds and
+# leaves the rest to the next run, so one big batch never reaches the task timeout (which kills
+# the task mid-item). Default: a third of the task timeout.
+AP_INGEST_BATCH_SECONDS = env_int("AP_INGEST_BATCH_SECONDS", max(10, env_int("AP_Q_TIMEOUT", 600) // 3))
+
 Q_CLUSTER = {
     "name": "apworkbench",
     "workers": env_int("AP_Q_WORKERS", 2),

@@ -6,10 +6,12 @@ import hashlib
 
 from django.conf import settings
 from django.db import transaction
-from django_q.tasks import async_task
+from django.utils import timezone
 
 from apinvoices.models import Invoice, InvoiceEvent
+from apinvoices.queueing import enqueue_with_transaction
 from erp_integration.models import ErpPosting
+from erp_integration.services.sending import requeue_after
 
 
 def posting_idempotency_key(invoice: Invoice, attempt_series: int) -> str:
@@ -39,6 +41,8 @@ def erp_posting_create(*, invoice: Invoice, actor=None, source: str = "approval"
         backend=settings.AP_ERP_BACKEND,
         idempotency_key=posting_idempotency_key(invoice, series),
         created_by=actor,
+        # Not a retry time: when the sweep queues it again should this send never run.
+        next_attempt_at=timezone.now() + requeue_after(),
     )
     InvoiceEvent.objects.create(
         invoice=invoice,
@@ -48,5 +52,5 @@ def erp_posting_create(*, invoice: Invoice, actor=None, source: str = "approval"
         message=f"Queued for posting to {posting.backend}.",
         params={"posting_id": posting.pk, "key": posting.idempotency_key},
     )
-    transaction.on_commit(lambda: async_task("erp_integration.tasks.send_posting", posting.pk))
+    enqueue_with_transaction("erp_integration.tasks.send_posting", posting.pk, task_name=f"erp-post-{posting.pk}")
     return posting

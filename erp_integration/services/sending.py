@@ -199,18 +199,37 @@ def _record_failure(posting, *, code: str, message: str, retryable: bool, retry_
     return current
 
 
+def requeue_after() -> timedelta:
+    """How long a queued send may wait before the sweep queues it again: the broker's own
+    ``retry`` (after which it re-delivers a task a dead worker had taken). A posting still
+    waiting after that was never queued (a process killed between commit and enqueue) or its
+    task was lost; before that, queueing again only adds no-op tasks behind a backlog."""
+    return timedelta(seconds=settings.Q_CLUSTER.get("retry", 60))
+
+
 def erp_postings_retry_due() -> int:
-    """Queue every posting whose retry time has come (failed and retryable, or a sending
-    posting whose worker died). Returns how many were queued."""
+    """Queue every posting whose time has come: failed and retryable with its back-off over,
+    pending longer than ``requeue_after()``, or sending with its lease run out (the worker died).
+    Returns how many were queued.
+
+    Queueing moves a pending or failed posting's ``next_attempt_at`` on by ``requeue_after()``
+    in the same transaction as the task row (ORM broker), so a backlog is queued once per
+    interval, not once per sweep.
+    """
     now = timezone.now()
-    due = list(
-        ErpPosting.objects.filter(
-            Q(state=P.FAILED, next_attempt_at__lte=now) | Q(state=P.SENDING, next_attempt_at__lt=now)
-            | Q(state=P.PENDING, created_at__lt=now - timedelta(minutes=1))
-        ).order_by("pk").values_list("pk", flat=True)
+    waiting = (
+        Q(state__in=[P.PENDING, P.FAILED], next_attempt_at__lte=now)
+        # Rows created before pending postings carried a re-queue time.
+        | Q(state=P.PENDING, next_attempt_at__isnull=True, created_at__lt=now - timedelta(minutes=1))
     )
-    for posting_id in due:
-        async_task("erp_integration.tasks.send_posting", posting_id, task_name=f"erp-post-{posting_id}")
+    with transaction.atomic():
+        due = list(
+            ErpPosting.objects.filter(waiting | Q(state=P.SENDING, next_attempt_at__lt=now))
+            .order_by("pk").values_list("pk", flat=True)
+        )
+        ErpPosting.objects.filter(waiting, pk__in=due).update(next_attempt_at=now + requeue_after())
+        for posting_id in due:
+            async_task("erp_integration.tasks.send_posting", posting_id, task_name=f"erp-post-{posting_id}")
     return len(due)
 
 

@@ -134,3 +134,73 @@ def test_every_attempt_is_logged_with_its_outcome_and_the_erps_message(posting, 
     assert failed.started_at <= failed.finished_at
     assert (posted.number, posted.outcome, posted.erp_id, posted.error_message) == (
         2, "posted", posting.erp_id, "")
+
+
+@pytest.fixture
+def orm_queue(settings, monkeypatch):
+    """Tasks become rows of this database, as with the embedded ORM broker (nothing runs)."""
+    from django_q.conf import Conf
+
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": False, "orm": "default", "retry": 120}
+    settings.Q_CLUSTER.pop("redis", None)
+    monkeypatch.setattr(Conf, "SYNC", False)
+    monkeypatch.setattr(Conf, "ORM", "default")
+
+
+def _queued_sends() -> list[int]:
+    from django_q.models import OrmQ
+
+    return [row.task["args"][0] for row in OrmQ.objects.all() if row.task["func"].endswith("send_posting")]
+
+
+def test_the_send_task_commits_or_rolls_back_with_the_posting(db, settings, orm_queue):
+    settings.AP_ERP_BACKEND = "file"
+    invoice = InvoiceFactory(state=Invoice.State.APPROVED)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        erp_posting_create(invoice=invoice, source="test")
+        raise RuntimeError("the approval failed after the posting was created")
+    assert not ErpPosting.objects.exists() and _queued_sends() == []
+
+    with transaction.atomic():
+        posting = erp_posting_create(invoice=invoice, source="test")
+    # No on-commit hook involved: a process killed right after COMMIT still leaves the task.
+    assert _queued_sends() == [posting.pk]
+
+
+def test_the_sweep_queues_a_waiting_posting_once_per_interval(db, settings, orm_queue):
+    settings.AP_ERP_BACKEND = "file"
+    with transaction.atomic():
+        posting = erp_posting_create(invoice=InvoiceFactory(state=Invoice.State.APPROVED), source="test")
+    from django_q.models import OrmQ
+
+    OrmQ.objects.all().delete()  # as if the task had been lost
+    # Queued moments ago: the broker would still deliver it; queueing again adds only churn.
+    assert erp_postings_retry_due() == 0
+
+    ErpPosting.objects.filter(pk=posting.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    assert erp_postings_retry_due() == 1
+    assert _queued_sends() == [posting.pk]
+    posting.refresh_from_db()
+    assert posting.state == P.PENDING
+    assert posting.next_attempt_at > timezone.now() + timedelta(seconds=100)  # the broker's retry
+    # Every following minute's sweep while the task waits behind a backlog: nothing more queued.
+    assert erp_postings_retry_due() == 0
+    assert _queued_sends() == [posting.pk]
+
+
+def test_the_sweep_still_resends_a_posting_whose_worker_died(db, settings, orm_queue, tmp_path):
+    settings.AP_ERP_BACKEND = "file"
+    with transaction.atomic():
+        posting = erp_posting_create(invoice=InvoiceFactory(state=Invoice.State.APPROVED), source="test")
+    # Claimed by a worker that was then killed: sending, lease run out.
+    ErpPosting.objects.filter(pk=posting.pk).update(state=P.SENDING,
+                                                    next_attempt_at=timezone.now() - timedelta(seconds=1))
+    from django_q.models import OrmQ
+
+    OrmQ.objects.all().delete()
+    assert erp_postings_retry_due() == 1
+    posting.refresh_from_db()
+    # The lease is left as it is, so the queued task can claim the posting.
+    assert posting.state == P.SENDING and posting.next_attempt_at < timezone.now()
+    sent = erp_posting_send(posting_id=posting.pk, backend=FileExportBackend(directory=tmp_path))
+    assert sent.state == P.POSTED

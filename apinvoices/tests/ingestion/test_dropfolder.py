@@ -97,6 +97,24 @@ def test_a_concurrent_scan_of_the_same_folder_skips(tmp_path):
         assert scan_dropfolder(drop, stable_seconds=0).busy is True
 
 
+def test_a_scan_out_of_time_leaves_stable_files_for_the_next_scan(tmp_path):
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    for n in range(3):
+        (drop / f"inv-{n}.pdf").write_bytes(good_pdf(f"batch {n}"))
+    assert len(scan_dropfolder(drop, stable_seconds=5, now=1000).waiting) == 3
+
+    # A scan whose time is up before it starts a file: nothing is half-done, nothing forgotten.
+    late = scan_dropfolder(drop, stable_seconds=5, now=1010, budget_seconds=0)
+    assert sorted(late.deferred) == ["inv-0.pdf", "inv-1.pdf", "inv-2.pdf"]
+    assert not late.picked_up and not late.waiting and not Document.objects.exists()
+
+    # The next scan takes them at once: they stay stable, no second stable period.
+    done = scan_dropfolder(drop, stable_seconds=5, now=1011)
+    assert len(done.picked_up) == 3 and not done.deferred
+    assert Document.objects.count() == 3
+
+
 def test_ingest_command_prints_one_line_per_file(tmp_path):
     folder = tmp_path / "in"
     (folder / "sub").mkdir(parents=True)

@@ -78,6 +78,20 @@ def test_a_mail_with_two_invoices_imports_eml_and_both_and_moves_it(dovecot, mai
 
 
 @pytest.mark.django_db
+def test_a_poll_out_of_time_leaves_the_rest_in_the_folder(dovecot, mailbox, corpus_pdfs):
+    for n in range(2):
+        dovecot.deliver(mailbox.user, make_mail(corpus_pdfs[n], message_id=f"<late{n}@supplier.test>"))
+
+    late = poll_mailbox(mailbox, budget_seconds=0)
+    assert late.deferred == 2 and not late.messages and not InboundMail.objects.exists()
+    assert len(folder_uids(dovecot, mailbox, "INBOX")) == 2
+
+    done = poll_mailbox(mailbox)
+    assert done.deferred == 0 and InboundMail.objects.count() == 2
+    assert folder_uids(dovecot, mailbox, "INBOX") == []
+
+
+@pytest.mark.django_db
 def test_lying_content_types_are_judged_by_content(dovecot, mailbox, corpus_pdfs):
     dovecot.deliver(mailbox.user, lying_mail(pdf=corpus_pdfs[2].read_bytes()))
     poll_mailbox(mailbox)
