@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -19,6 +20,35 @@ logger = logging.getLogger(__name__)
 S = Invoice.State
 
 PASSWORD_CODES = {ExtractionErrorCode.ENCRYPTED_PDF, ExtractionErrorCode.WRONG_PASSWORD}
+WORKER_DIED = "worker_died"
+
+
+def _abandoned_runs(document) -> int:
+    """Mark this document's runs that a dead worker left ``running`` as failed; return how many.
+
+    A run still ``running`` after the task timeout cannot be alive: django-q2's sentinel kills a
+    task at its timeout. Such a run was cut off by a kill (timeout, out of memory, SIGKILL, power
+    loss), and the broker has handed its task out again: this run is that re-delivery.
+    """
+    from django.conf import settings
+
+    cutoff = timezone.now() - timedelta(seconds=settings.Q_CLUSTER.get("timeout") or 600)
+    return Extraction.objects.filter(
+        document=document, status=Extraction.Status.RUNNING, started_at__lt=cutoff
+    ).update(
+        status=Extraction.Status.FAILED, error_code=WORKER_DIED, finished_at=timezone.now(),
+        error_message="The worker stopped while reading this document (time limit, memory, or a restart).",
+    )
+
+
+def max_abandoned_runs() -> int:
+    """How many runs cut off by a dead worker a document gets before it is failed for a clerk:
+    one fewer than the broker's delivery attempts, so the last delivery ends the invoice in
+    ``extraction_failed`` instead of leaving it in ``extracting`` when the broker gives up."""
+    from django.conf import settings
+
+    attempts = settings.Q_CLUSTER.get("max_attempts") or 3
+    return max(1, attempts - 1)
 
 
 def invoice_extract(*, invoice_id: int, actor=None, source: str = "task:extract") -> Invoice:
@@ -35,8 +65,18 @@ def invoice_extract(*, invoice_id: int, actor=None, source: str = "task:extract"
             invoice=invoice, to=S.EXTRACTING, actor=actor, source=source, reason="Reading the document."
         )
     document = invoice.document
+    abandoned = _abandoned_runs(document)
     extraction = Extraction.objects.create(document=document)
     started = time.monotonic()
+    if abandoned >= max_abandoned_runs():
+        return _fail(
+            invoice, extraction, started, code=WORKER_DIED, actor=actor, source=source,
+            message=(
+                f"Reading this document stopped the worker {abandoned} times (it ran out of time or "
+                "memory). The original is kept: retry when the system is less busy, or enter the "
+                "fields by hand."
+            ),
+        )
     try:
         with document.file.open("rb") as fh:
             data = fh.read()
