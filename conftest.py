@@ -46,6 +46,16 @@ def _media_root(settings, tmp_path):
     settings.AP_ERP_EXPORT_DIR = tmp_path / "erp-export"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_erp_sessions():
+    """A worker's reused ERP backend must not carry one test's ERP configuration into the next."""
+    from erp_integration.backends import forget_worker_backend
+
+    forget_worker_backend()
+    yield
+    forget_worker_backend()
+
+
 @pytest.fixture(scope="session")
 def corpus_dir() -> Path:
     path = Path(os.environ.get("AP_CORPUS_DIR", REPO_ROOT.parent / "shared" / "corpus"))

@@ -214,6 +214,9 @@ AP_ERP_BACKEND = env_str("AP_ERP_BACKEND", "file")  # file | tryton | quickbooks
 # A posting being sent is leased for this long: longer than any ERP client's timeout (30 s),
 # and the time after which a posting whose worker died is sent again.
 AP_ERP_SEND_LEASE_SECONDS = env_int("AP_ERP_SEND_LEASE_SECONDS", 600)
+# A worker keeps its ERP session (and the configuration read at login) this long between
+# postings; a failure drops it at once.
+AP_ERP_SESSION_SECONDS = env_int("AP_ERP_SESSION_SECONDS", 300)
 AP_ERP_EXPORT_DIR = env_path("AP_ERP_EXPORT_DIR", VAR_DIR / "erp-export")
 # How often vendors and open purchase orders are pulled from the ERP, and how often paid status
 # is read back (minutes; 0 switches the schedule off). Both are idempotent.

@@ -8,6 +8,8 @@ chosen, and the registry works before every backend module exists.
 from __future__ import annotations
 
 import importlib
+import threading
+import time
 
 from erp_integration.backends.base import ErpBackend, ErpError, ErpErrorCode
 
@@ -44,4 +46,45 @@ def get_backend(name: str | None = None) -> ErpBackend:
     return cls()
 
 
-__all__ = ["BACKENDS", "ErpBackend", "ErpError", "ErpErrorCode", "get_backend"]
+_worker = threading.local()
+
+
+def worker_backend(name: str | None = None) -> ErpBackend:
+    """The backend for ``name``, reused by this thread's later task runs when it is
+    ``reusable`` (a Tryton session and the configuration read at login cost the ERP about half
+    a CPU-second, as much as a posting itself: bench/README.md).
+
+    A reused instance is dropped after ``AP_ERP_SESSION_SECONDS``, when the settings it was made
+    from change, or by ``forget_worker_backend`` (call it after any failure, so the next run
+    logs in and reads the ERP's configuration afresh).
+    """
+    from django.conf import settings
+
+    if name is None:
+        name = settings.AP_ERP_BACKEND
+    cache: dict = getattr(_worker, "backends", None) or {}
+    _worker.backends = cache
+    fresh = get_backend(name)
+    if not fresh.reusable:
+        return fresh
+    entry = cache.get(name)
+    now = time.monotonic()
+    if entry is not None:
+        backend, born = entry
+        if now - born < settings.AP_ERP_SESSION_SECONDS and backend.settings_key() == fresh.settings_key():
+            return backend
+    cache[name] = (fresh, now)
+    return fresh
+
+
+def forget_worker_backend(name: str | None = None) -> None:
+    """Drop this thread's reused backend for ``name`` (all of them when None)."""
+    cache: dict = getattr(_worker, "backends", None) or {}
+    if name is None:
+        cache.clear()
+    else:
+        cache.pop(name, None)
+
+
+__all__ = ["BACKENDS", "ErpBackend", "ErpError", "ErpErrorCode", "forget_worker_backend", "get_backend",
+           "worker_backend"]

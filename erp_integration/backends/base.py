@@ -120,9 +120,17 @@ class ErpError(Exception):
 
 
 class ErpBackend(abc.ABC):
-    """One ERP. Instances are cheap; create one per task run."""
+    """One ERP. Instances are cheap; create one per task run, or reuse one per worker thread
+    through ``backends.worker_backend`` when ``reusable``."""
 
     name: str = ""
+    # Whether one instance may serve many task runs in one thread (it keeps a session and
+    # configuration read from the ERP, and nothing a later run must not see).
+    reusable: bool = False
+
+    def settings_key(self) -> tuple:
+        """What the instance was configured from: a reused instance is replaced when it changes."""
+        return ()
 
     @abc.abstractmethod
     def post_invoice(self, payload: ErpInvoice) -> ErpPostResult:

@@ -130,6 +130,7 @@ class TrytonClient:
         self._ids = itertools.count(1)
         self._auth_header: str | None = None
         self.user_id: int | None = None
+        self.logins = 0  # sessions opened by this client (a reused worker backend keeps one)
         self.context: dict[str, Any] = {}
 
     # --- transport -------------------------------------------------------------------------
@@ -202,6 +203,7 @@ class TrytonClient:
         except _HttpAuthError as err:
             raise ErpError(ErpErrorCode.AUTH, f"Tryton refused the login of {self.user!r}") from err
         user_id, token = result[0], result[1]
+        self.logins += 1
         raw = f"{self.user}:{user_id}:{token}".encode()
         self._auth_header = "Session " + base64.b64encode(raw).decode()
         self.user_id = user_id

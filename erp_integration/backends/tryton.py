@@ -100,6 +100,7 @@ class TrytonBackend(ErpBackend):
     """
 
     name = "tryton"
+    reusable = True
 
     def __init__(
         self, *, url: str | None = None, database: str | None = None, user: str | None = None,
@@ -120,6 +121,10 @@ class TrytonBackend(ErpBackend):
         self._company_id = company_id
         self._price_digits = price_digits
         self._defaults: _Defaults | None = None
+
+    def settings_key(self) -> tuple:
+        c = self.client
+        return (c.url, c.database, c.user, c._password, self._company_id)
 
     # --- configuration read from Tryton -------------------------------------------------------
 

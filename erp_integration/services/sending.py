@@ -31,7 +31,7 @@ from django_q.tasks import async_task
 from apinvoices.exceptions import ApplicationError
 from apinvoices.models import Invoice, InvoiceEvent
 from apinvoices.states import invoice_transition, locked_transition
-from erp_integration.backends import get_backend
+from erp_integration.backends import forget_worker_backend, worker_backend
 from erp_integration.backends.base import (
     ErpError,
     ErpInvoice,
@@ -126,14 +126,16 @@ def erp_posting_send(*, posting_id: int, backend=None) -> ErpPosting:
         return ErpPosting.objects.get(pk=posting_id)
     posting = ErpPosting.objects.select_related("invoice__vendor").get(pk=posting_id)
     try:
-        backend = backend or get_backend(posting.backend)
+        backend = backend or worker_backend(posting.backend)
         payload = erp_payload_for(posting.invoice, idempotency_key=posting.idempotency_key)
         result = backend.post_invoice(payload)
     except ErpError as err:
+        forget_worker_backend(posting.backend)  # the next attempt logs in and reads the ERP afresh
         return _record_failure(posting, code=str(err.code), message=err.message, retryable=err.retryable,
                                retry_after=err.retry_after, started=started)
     except Exception as err:  # a bug must not leave the posting claimed for the whole lease
         logger.exception("posting %s crashed", posting_id)
+        forget_worker_backend(posting.backend)
         return _record_failure(posting, code="internal_error", message=f"{type(err).__name__}: {err}",
                                retryable=False, retry_after=None, started=started)
     return _record_success(posting, result, started=started)
