@@ -453,6 +453,8 @@ def extract_invoice(pages: list[Page], *, source: Source, kind: str) -> Extracte
         elif "due_date" in chosen and "issue_date" in chosen:
             _prefer_due_date_matching_terms(candidates, chosen, str(terms.value))
     _cross_check_dates(chosen)
+    if "invoice_number" in chosen:
+        _confirm_repeated_number(ctx, chosen["invoice_number"])
     for name, picker in (
         ("vendor_iban", _vendor_iban),
         ("vendor_tax_id", _vendor_tax_id),
@@ -472,6 +474,7 @@ def extract_invoice(pages: list[Page], *, source: Source, kind: str) -> Extracte
         if implied:
             chosen["currency"] = implied
     chosen["document_type"] = _document_type(ctx)
+    _credit_note_signs(chosen)
 
     for name, cand in chosen.items():
         invoice.fields[name] = FieldValue(
@@ -566,6 +569,43 @@ def _cross_check_dates(chosen: dict[str, Candidate]) -> None:
     for cand in (issue, due):
         if clean(cand) and _specific_date_label(cand):
             cand.score = max(cand.score, 0.9)
+
+
+# A value this shape is an amount, a postal code or a year as often as a document number, so
+# finding it twice on a page proves nothing.
+_WEAK_NUMBER = re.compile(r"\d{1,5}|\d{1,3}(?:[.,]\d{3})*(?:[.,]\d{1,2})?")
+
+
+def _confirm_repeated_number(ctx: _Context, cand: Candidate) -> None:
+    """Raise an invoice number to >= 0.9 when the page prints it a second time, elsewhere,
+    right after a word that names the document or asks for it as the payment reference
+    ("Facture 2025/31692" in a footer, "Invoice 25-50308 - continued" on page 2, "Please
+    quote INV-0042"). Two prints that agree character for character, one found through a
+    label, are an independent check of both the reading and the choice of field; OCR would
+    have to misread both alike. Never for a number that rivals another candidate, nor for a
+    short all-digit value or one shaped like an amount (a postal code or a total can recur
+    beside the word "invoice" by chance)."""
+    value = str(cand.value)
+    if cand.rivals or cand.score < 0.6 or len(value) < 5 or not re.search(r"\d", value):
+        return
+    if _WEAK_NUMBER.fullmatch(value) or F.find_dates(value):
+        return
+    own = {(w.page, w.x0, w.top) for w in cand.words}
+    for page in ctx.pages:
+        for line in page.lines:
+            for word, (start, _end) in zip(line.words, line.spans):
+                if word.text.rstrip(".,;:)") != value or (word.page, word.x0, word.top) in own:
+                    continue
+                if cand.words and page.number == cand.page and abs(word.top - cand.top) < 1:
+                    continue  # the same line: a label repeated in a row, not a second print
+                before = F.fold(line.text[max(0, start - 40) : start])
+                before = re.sub(r"[\s:#.°º\-–]+$", " ", before)
+                named = F.find_labels(before, "invoice_number") or re.search(
+                    r"(?:^|\s)(?:n[°ºo]|nr|no|#|ref|num)?\s*$", before
+                ) and F.contains_any(before[-25:], F.DOCUMENT_WORDS + F.PAYMENT_REFERENCE_MARKERS)
+                if named:
+                    cand.score = max(cand.score, 0.87) + 0.05
+                    return
 
 
 def _final_confidence(cand: Candidate, source: Source) -> float:
@@ -677,6 +717,8 @@ def _label_candidates(ctx: _Context) -> list[Candidate]:
                         continue
                     result += _date_candidates(ctx, name, same_line, below, strength, base)
                 elif name in _ID_FIELDS:
+                    if re.match(r"[-/_]\w", line.text[match.end : match.end + 2]):
+                        continue  # "PO-798296": the prefix of a value, not a label before one
                     if name == "invoice_number" and F.contains_any(
                         line.text[max(0, match.start - 20) : match.end + 15],
                         F.ORIGINAL_INVOICE_MARKERS,
@@ -1287,9 +1329,13 @@ def _wrapped_iban(
     page: Page, index: int, line: Line, start: int, end: int
 ) -> tuple[str, list[Word]] | None:
     """An IBAN that a narrow footer column wrapped onto the next line ("IBAN: FR76 ... 8713"
-    / "301"), where the neighbouring column's text may sit right after it on the first line.
-    Keeps the words up to the first column-sized gap, then adds the groups that open the next
-    line at the column's left edge; returned only when the checksum holds."""
+    / "301"), where the neighbouring column's text may sit right after it on the first line
+    ("... 8713 586", the last digits of a VAT ID wrapped the same way). Keeps the words up to
+    the first column-sized gap, then adds the groups that open the next line at the column's
+    left edge; when that fails, the groups after the last word gap (the neighbour column set
+    close) are left out in turn. Returned only when the joined value passes the checksum,
+    which is what makes trying several splits safe: a wrong split fails mod 97 and the
+    country's length."""
     words = line.words_in(start, end)
     if not words:
         return None
@@ -1298,11 +1344,15 @@ def _wrapped_iban(
         if word.x0 - kept[-1].x1 > max(6.0, 0.8 * word.height):
             break
         kept.append(word)
+    # Shortest first is wrong here: the longest head that completes with a continuation is
+    # the one the printer wrapped; at least the country, check digits and one group stay.
+    heads = [kept] + [words[:n] for n in range(len(words) - 1, 1, -1) if n != len(kept)]
     for tail in _column_continuations(page, index, line, kept):
-        for n in range(len(tail), 0, -1):
-            iban = F.normalize_iban("".join(w.text for w in kept + tail[:n]))
-            if iban:
-                return iban, kept + tail[:n]
+        for head in heads:
+            for n in range(len(tail), 0, -1):
+                iban = F.normalize_iban("".join(w.text for w in head + tail[:n]))
+                if iban:
+                    return iban, head + tail[:n]
     return None
 
 
@@ -1310,28 +1360,36 @@ def _column_continuations(
     page: Page, index: int, line: Line, kept: list[Word]
 ) -> list[list[Word]]:
     """Short upper-case/digit groups that open the next line or two at the left edge of the
-    column ``kept`` is in (the label before it, e.g. "IBAN:", marks that edge)."""
-    column_x0 = kept[0].x0
-    for word in sorted(line.words, key=lambda w: -w.x0):
-        if word.x1 <= column_x0 + 0.5 and column_x0 - word.x1 < 3 * kept[0].height:
-            column_x0 = word.x0
+    column ``kept`` is in. That edge is the value's own, or that of a word of the label just
+    before it ("IBAN:", "VAT Reg. No.:"); columns set close together leave no gap wide enough
+    to tell where the label's column starts, so each of the nearest few words left of the
+    value is tried as the edge, nearest first."""
+    edges = [kept[0].x0]
+    left = [w for w in line.words if w.x1 <= kept[0].x0 + 0.5]
+    for word in sorted(left, key=lambda w: -w.x0)[:4]:
+        if edges[-1] - word.x1 >= 3 * kept[0].height:
+            break
+        edges.append(word.x0)
     result = []
     for below in page.lines[index + 1 : index + 3]:
         if below.top - line.top > 2.5 * line.height:
             break
-        tail: list[Word] = []
-        for word in sorted(below.words, key=lambda w: w.x0):
-            if word.x1 < column_x0 - 3:
-                continue
-            if not tail and abs(word.x0 - column_x0) > 3:
+        ordered = sorted(below.words, key=lambda w: w.x0)
+        for column_x0 in edges:
+            tail: list[Word] = []
+            for word in ordered:
+                if word.x1 < column_x0 - 3:
+                    continue
+                if not tail and abs(word.x0 - column_x0) > 3:
+                    break
+                if not _IBAN_GROUP.match(word.text) or (
+                    tail and word.x0 - tail[-1].x1 > max(6.0, 0.8 * word.height)
+                ):
+                    break
+                tail.append(word)
+            if tail:
+                result.append(tail)
                 break
-            if not _IBAN_GROUP.match(word.text) or (
-                tail and word.x0 - tail[-1].x1 > max(6.0, 0.8 * word.height)
-            ):
-                break
-            tail.append(word)
-        if tail:
-            result.append(tail)
     return result
 
 
@@ -1871,6 +1929,32 @@ def _document_type(ctx: _Context) -> Candidate:
                 top=line.top,
             )
     return Candidate("document_type", "invoice", 0.6, [], page=page.number)
+
+
+def _credit_note_signs(chosen: dict[str, Candidate]) -> None:
+    """Amounts of a credit note as positive values, the document type carrying the sign: the
+    convention of UBL CreditNote XML and of the stored invoice, whichever way the page prints
+    them ("Avoir ... Total TTC 119,00" or "Gutschrift ... -119,00"). A document whose total
+    is printed negative with no credit-note word on it is a credit note as well (DESIGN.md:
+    a negative invoice), at a confidence that a clerk confirms."""
+    total = chosen.get("total_amount")
+    doc = chosen["document_type"]
+    if doc.value != "credit_note":
+        if total is None or not total.value < 0:  # type: ignore[operator]
+            return
+        chosen["document_type"] = Candidate(
+            "document_type",
+            "credit_note",
+            0.7,
+            total.words,
+            label="negative total",
+            page=total.page,
+            top=total.top,
+        )
+    for name in _AMOUNT_FIELDS:
+        cand = chosen.get(name)
+        if cand is not None and cand.value < 0:  # type: ignore[operator]
+            cand.value = -cand.value  # type: ignore[operator]
 
 
 # --- Line items ----------------------------------------------------------------------------
