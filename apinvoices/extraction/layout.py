@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import statistics
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from apinvoices.extraction import fields as F
@@ -75,7 +75,10 @@ class Line:
 
     @property
     def height(self) -> float:
-        return statistics.median(w.height for w in self.words)
+        # A stray ":" or "." that OCR boxes at a fraction of the text's height would halve the
+        # median of a two-word line; letters and digits give the line's size.
+        sized = [w.height for w in self.words if any(ch.isalnum() for ch in w.text)]
+        return statistics.median(sized or [w.height for w in self.words])
 
     def slice(self, start: int, end: int) -> Line | None:
         """The part of the line between two char offsets; a word cut by a boundary is split
@@ -287,6 +290,43 @@ def _below(page: Page, line: Line, words: list[Word], max_lines: int = 2) -> lis
     return result
 
 
+def _beside(page: Page, line: Line, label_words: list[Word]) -> Line | None:
+    """The value printed right of a label that ends its line but was grouped into the line
+    above or below: a taller value, or a scan's slightly slanted row, overlaps the label's
+    band but started a line of its own ("London  CN-TC-2025-40532" over "Credit Note No.:").
+    Only words that start within a few characters of the label's end and overlap at least
+    half of its height count, up to the next column-sized gap."""
+    if not label_words:
+        return None
+    x1 = label_words[-1].x1
+    top = min(w.top for w in label_words)
+    bottom = max(w.bottom for w in label_words)
+    size = bottom - top
+    index = _line_index(page, line)
+    for other in page.lines[max(0, index - 1) : index + 2]:
+        if other is line:
+            continue
+        right = sorted(
+            (
+                w
+                for w in other.words
+                if x1 - 1 <= w.x0 <= x1 + 4 * size
+                and min(w.bottom, bottom) - max(w.top, top) >= 0.5 * min(size, w.height)
+            ),
+            key=lambda w: w.x0,
+        )
+        if not right:
+            continue
+        run = [right[0]]
+        for word in other.words:
+            if word.x0 > run[-1].x0 and word.x0 - run[-1].x1 <= 1.6 * size:
+                run.append(word)
+            elif word.x0 > run[-1].x1 + 1.6 * size:
+                break
+        return Line(page.number, run)
+    return None
+
+
 # --- The extraction ------------------------------------------------------------------------
 
 _LEGAL_FORMS = re.compile(
@@ -420,10 +460,11 @@ def extract_invoice(pages: list[Page], *, source: Source, kind: str) -> Extracte
         best = _best(candidates, name)
         if best:
             chosen[name] = best
+    unlabelled_issue = None
     if "issue_date" not in chosen:
-        fallback = _issue_date_fallback(ctx)
-        if fallback:
-            chosen["issue_date"] = fallback
+        unlabelled_issue = _issue_date_fallback(ctx)
+        if unlabelled_issue:
+            chosen["issue_date"] = unlabelled_issue
     if (
         "due_date" in chosen
         and "issue_date" in chosen
@@ -450,6 +491,8 @@ def extract_invoice(pages: list[Page], *, source: Source, kind: str) -> Extracte
                     page=terms.page,
                     top=terms.top,
                 )
+        elif unlabelled_issue is not None and "due_date" in chosen:
+            _issue_date_from_terms(chosen, str(terms.value))
         elif "due_date" in chosen and "issue_date" in chosen:
             _prefer_due_date_matching_terms(candidates, chosen, str(terms.value))
     _cross_check_dates(chosen)
@@ -493,6 +536,31 @@ def extract_invoice(pages: list[Page], *, source: Source, kind: str) -> Extracte
         pages, decimal_hint=decimal_hint, net=invoice.value("net_amount"), tax=invoice.value("tax_amount")
     )
     return invoice
+
+
+def _issue_date_from_terms(chosen: dict[str, Candidate], terms: str) -> None:
+    """No labelled issue date, but a labelled due date and terms of "n days" from the invoice
+    date: the issue date is the due date minus n days. It replaces an unlabelled guess that
+    disagrees (a guess that may well be the due date itself, the first date on the page),
+    and is never trusted alone."""
+    parsed = F.parse_payment_terms(terms)
+    due = chosen["due_date"]
+    if parsed is None or not parsed.net_days:
+        return
+    expected = due.value - timedelta(days=parsed.net_days)  # type: ignore[operator]
+    issue = chosen["issue_date"]
+    if issue.value == expected:
+        issue.score = max(issue.score, 0.6)
+        return
+    chosen["issue_date"] = Candidate(
+        "issue_date",
+        expected,
+        min(due.score, 0.55),
+        [],
+        label="due date - payment terms",
+        page=due.page,
+        top=due.top,
+    )
 
 
 def _prefer_due_date_matching_terms(
@@ -641,8 +709,11 @@ def _all_label_matches(line: Line, language: str | None) -> list[F.LabelMatch]:
     kept = []
     for match in matches:
         opened = line.text.rfind("(", 0, match.start)
-        if opened >= 0 and line.text.find(")", opened) >= match.end:
-            continue  # "(excl. USt.)" qualifies another label; it is not one itself
+        closed = line.text.find(")", opened) if opened >= 0 else -1
+        if closed >= match.end and not re.search(r"\d", line.text[match.end : closed]):
+            # "(excl. USt.)" qualifies another label; it is not one itself. "(Due date:
+            # 13/03/2025)" is a label with its value, set in brackets.
+            continue
         swallowed = any(
             other.field != match.field
             and other.start <= match.start
@@ -690,6 +761,12 @@ def _label_candidates(ctx: _Context) -> list[Candidate]:
                 start = _rest_after(line, match.end)
                 # The value belongs to this label only up to where the next label starts.
                 same_line = line.slice(start, next_label_start)
+                if (
+                    same_line is None
+                    and next_label_start == len(line.text)
+                    and name in _ID_FIELDS + _DATE_FIELDS
+                ):
+                    same_line = _beside(page, line, label_words)
                 below = _below(
                     page, line, label_words, max_lines=5 if name in _AMOUNT_FIELDS else 2
                 )
