@@ -290,12 +290,15 @@ def _below(page: Page, line: Line, words: list[Word], max_lines: int = 2) -> lis
     return result
 
 
-def _beside(page: Page, line: Line, label_words: list[Word]) -> Line | None:
+def _beside(
+    page: Page, line: Line, label_words: list[Word], *, reach: float = 4.0, overlap: float = 0.5
+) -> Line | None:
     """The value printed right of a label that ends its line but was grouped into the line
     above or below: a taller value, or a scan's slightly slanted row, overlaps the label's
     band but started a line of its own ("London  CN-TC-2025-40532" over "Credit Note No.:").
-    Only words that start within a few characters of the label's end and overlap at least
-    half of its height count, up to the next column-sized gap."""
+    Only words that start within ``reach`` label heights of the label's end and overlap
+    ``overlap`` of its height count, up to the next column-sized gap; of two neighbouring
+    lines the one overlapping more wins."""
     if not label_words:
         return None
     x1 = label_words[-1].x1
@@ -303,6 +306,7 @@ def _beside(page: Page, line: Line, label_words: list[Word]) -> Line | None:
     bottom = max(w.bottom for w in label_words)
     size = bottom - top
     index = _line_index(page, line)
+    best: tuple[float, Line] | None = None
     for other in page.lines[max(0, index - 1) : index + 2]:
         if other is line:
             continue
@@ -310,8 +314,8 @@ def _beside(page: Page, line: Line, label_words: list[Word]) -> Line | None:
             (
                 w
                 for w in other.words
-                if x1 - 1 <= w.x0 <= x1 + 4 * size
-                and min(w.bottom, bottom) - max(w.top, top) >= 0.5 * min(size, w.height)
+                if x1 - 1 <= w.x0 <= x1 + reach * size
+                and min(w.bottom, bottom) - max(w.top, top) >= overlap * min(size, w.height)
             ),
             key=lambda w: w.x0,
         )
@@ -323,8 +327,10 @@ def _beside(page: Page, line: Line, label_words: list[Word]) -> Line | None:
                 run.append(word)
             elif word.x0 > run[-1].x1 + 1.6 * size:
                 break
-        return Line(page.number, run)
-    return None
+        shared = min(right[0].bottom, bottom) - max(right[0].top, top)
+        if best is None or shared > best[0]:
+            best = (shared, Line(page.number, run))
+    return best[1] if best else None
 
 
 # --- The extraction ------------------------------------------------------------------------
@@ -892,6 +898,10 @@ def _negated_tax_label(page: Page, line: Line, match: F.LabelMatch) -> bool:
     return bool(over) and bool(_WITHOUT.search(F.fold(" ".join(w.text for w in over))))
 
 
+def page_of(ctx: _Context, line: Line) -> Page:
+    return next(p for p in ctx.pages if p.number == line.page)
+
+
 def _amount_candidates(ctx, name, match, line, start, stop, below, strength, bottomness, base):
     result = []
     label_text = line.text[: match.end]
@@ -916,6 +926,16 @@ def _amount_candidates(ctx, name, match, line, start, stop, below, strength, bot
     # With several amounts on a label's line ("VAT 21% of 100.00  21.00") the last one is the
     # value; a rate or base comes first on every layout seen.
     options = [(found[-1], 1.0)] if found else []
+    if not found and stop >= len(line.text) and line.words_in(match.start, match.end):
+        # A slanted photo or a taller figure puts the amount right of its label on the OCR
+        # line above or below; a right-aligned column may sit far to the right.
+        beside = _beside(
+            page_of(ctx, line), line, line.words_in(match.start, match.end), reach=60.0,
+            overlap=0.3,
+        )
+        row = amounts_in(beside, 0, ctx.decimal_hint) if beside is not None else []
+        if row:
+            options.append((row[0], 0.92))
     if not found:
         # Under a column header the rows may be per-rate lines followed by their sum; each
         # row adds up on its own, so later rows are preferred slightly (the sum comes last).
