@@ -497,7 +497,9 @@ def extract_invoice(pages: list[Page], *, source: Source, kind: str) -> Extracte
                     page=terms.page,
                     top=terms.top,
                 )
-        elif unlabelled_issue is not None and "due_date" in chosen:
+        elif "due_date" in chosen and (
+            unlabelled_issue is not None or "issue_date" not in chosen
+        ):
             _issue_date_from_terms(chosen, str(terms.value))
         elif "due_date" in chosen and "issue_date" in chosen:
             _prefer_due_date_matching_terms(candidates, chosen, str(terms.value))
@@ -545,8 +547,8 @@ def extract_invoice(pages: list[Page], *, source: Source, kind: str) -> Extracte
 
 
 def _issue_date_from_terms(chosen: dict[str, Candidate], terms: str) -> None:
-    """No labelled issue date, but a labelled due date and terms of "n days" from the invoice
-    date: the issue date is the due date minus n days. It replaces an unlabelled guess that
+    """No labelled issue date, but a due date and terms of "n days" from the invoice date: the
+    issue date is the due date minus n days. It replaces an unlabelled guess that
     disagrees (a guess that may well be the due date itself, the first date on the page),
     and is never trusted alone."""
     parsed = F.parse_payment_terms(terms)
@@ -554,8 +556,8 @@ def _issue_date_from_terms(chosen: dict[str, Candidate], terms: str) -> None:
     if parsed is None or not parsed.net_days:
         return
     expected = due.value - timedelta(days=parsed.net_days)  # type: ignore[operator]
-    issue = chosen["issue_date"]
-    if issue.value == expected:
+    issue = chosen.get("issue_date")
+    if issue is not None and issue.value == expected:
         issue.score = max(issue.score, 0.6)
         return
     chosen["issue_date"] = Candidate(
@@ -1124,6 +1126,18 @@ def _choose_amounts(candidates: list[Candidate]) -> dict[str, Candidate]:
             label="total - tax",
             page=total.page,
             top=total.top,
+        )
+    elif net and tax and not total and net.value > 0 and tax.value >= 0:  # type: ignore[operator]
+        # No total the rules could read (OCR lost a total printed on a coloured band): the
+        # sum, which is what the total is by definition (EN 16931 BT-112), never trusted alone.
+        chosen["total_amount"] = Candidate(
+            "total_amount",
+            net.value + tax.value,  # type: ignore[operator]
+            min(net.score, tax.score, 0.6) * 0.8,
+            [],
+            label="net + tax",
+            page=tax.page,
+            top=tax.top,
         )
     elif total and net and not tax and total.value > net.value > 0:  # type: ignore[operator]
         # A tax printed without a label the rules know: the difference, never trusted alone.
