@@ -1469,7 +1469,9 @@ def _label_regex(phrase: str) -> str:
         elif ch in ".":
             parts.append(r"\.?")
         elif ch == "°":
-            parts.append(r"[°ºo.]?")
+            # OCR reads a raised "º" as "2" or "9" ("Factura n2: A2025/38330"); only before
+            # ":" or "." so that "n 2" stays a number.
+            parts.append(r"(?:[°ºo.]|[29](?=[:.]))?")
         elif ch == "-":
             parts.append(r"[\s\-]?")
         else:

@@ -999,6 +999,18 @@ _ID_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9/_.\-]*[A-Za-z0-9]|[0-9]")
 _NOT_ID_WORDS = {"page", "seite", "date", "datum", "of", "du", "vom", "from", "for", "to", "and"}
 
 
+# A letter Tesseract confuses with a digit, between two digits: "45O0123" is "4500123".
+_DIGIT_LOOKALIKE = re.compile(r"(?<=\d)[OoDQIl|](?=\d)")
+_LOOKALIKE_DIGIT = {"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1"}
+
+
+def _ocr_digits(token: str) -> str:
+    """An OCR-read document number with look-alike letters inside a run of digits replaced.
+    Only between two digits, where no numbering scheme puts a letter: a letter next to a
+    prefix ("INVO22176", "PO12345") may be real, so it stays as read."""
+    return _DIGIT_LOOKALIKE.sub(lambda m: _LOOKALIKE_DIGIT[m.group(0)], token)
+
+
 def _id_candidates(ctx, name, match, same_line, below, strength, base):
     result = []
     sources = []
@@ -1014,10 +1026,15 @@ def _id_candidates(ctx, name, match, same_line, below, strength, base):
         if not token_match or token_match.start() - offset > 2:
             continue
         token = token_match.group(0).rstrip(".")
+        if ctx.ocr:
+            token = _ocr_digits(token)
         if token.lower() in _NOT_ID_WORDS or not re.search(r"\d", token):
             continue
         if F.find_dates(token) and len(token) <= 10:
             continue
+        opening = F.find_dates(text[token_match.start() :], ctx.language, ctx.date_order)
+        if opening and opening[0].start == 0 and opening[0].end > len(token):
+            continue  # "2 avril 2025": the day of a date in the next column, not a number
         if len(token) < 3 and generic:
             continue
         if position == 1.0 and generic and token_match.start() > 3:

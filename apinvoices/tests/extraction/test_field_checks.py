@@ -303,3 +303,38 @@ def test_labels_on_their_own_lines_in_a_clean_grid_take_no_neighbours_value():
 def test_make_page_words_have_the_shape_the_tests_assume():
     page = make_page([(40, 100, "Invoice No: 1")])
     assert [w.text for w in page.words] == [w.text for w in words_at(40, 100, "Invoice No: 1")]
+
+
+# --- OCR reads of document numbers ----------------------------------------------------------------
+
+
+def test_the_day_of_a_date_beside_a_number_label_is_not_the_number():
+    # A slanted grid header: "Avoir n°" and the next column's date on one OCR line, the
+    # number on the line below.
+    result = extract(
+        [
+            (86, 208, "Avoir n° 2 avril 2025"),
+            (87, 220, "AV-F2025-17190"),
+        ]
+    )
+    assert result.value("invoice_number") == "AV-F2025-17190"
+
+
+def test_a_number_that_starts_with_a_compact_date_is_still_a_number():
+    result = extract([(40, 100, "Invoice No.: 20250115-001")])
+    assert result.value("invoice_number") == "20250115-001"
+
+
+def test_a_raised_o_read_as_2_still_ends_the_label():
+    result = _ocr([_word("Factura", 84, 241, 249), _word("n2:", 124, 241, 249),
+                   _word("A2025/38330", 144, 241, 249)])  # fmt: skip
+    assert result.value("invoice_number") == "A2025/38330"
+
+
+def test_look_alike_letters_between_digits_are_read_as_digits_on_ocr_only():
+    rows = [(40, 100, "Purchase Order: 45O0l23456"), (40, 115, "Invoice No.: INVO22176")]
+    ocr = extract_invoice([make_page(rows, conf=0.95)], source="ocr", kind="ocr")
+    text = extract(rows)
+    assert ocr.value("po_number") == "4500123456"
+    assert ocr.value("invoice_number") == "INVO22176"  # next to a prefix a letter may be real
+    assert text.value("po_number") == "45O0l23456"  # a text layer is what the vendor typed
