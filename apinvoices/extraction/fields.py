@@ -1370,6 +1370,14 @@ BUYER_MARKERS: tuple[str, ...] = (
     "committente",
     "intestatario",
     "vostra partita iva",
+    "customer details",
+    "kundendaten",
+    "donnees client",
+    "klantgegevens",
+    "datos del cliente",
+    "datos cliente",
+    "dati del cliente",
+    "dati cliente",
 )
 
 # Headers of the seller's block: an identifier under one of them is the vendor's.

@@ -337,7 +337,7 @@ def _beside(
 
 _LEGAL_FORMS = re.compile(
     r"\b(?:AG|KG|OHG|e\.K\.|UG|AB|Oy|GbR|LLP|PLC|plc|SAS|SpA|Srl|"
-    r"(?i:GmbH|B\.V\.|BV|N\.V\.|Ltd\.?|Limited|LLC|Inc\.?|Corp\.?|SARL|S\.A\.S?\.?|S\.L\.U?\.?|"
+    r"(?i:GmbH|B\.V\.|BV|N\.V\.|Ltd\.?|Limited|LLC|Inc\.?|Corp\.?|SARL|S\.A\.S?\.?|S\.L\.?(?:U\.?)?|"
     r"S\.p\.A\.?|S\.r\.l\.?|Pvt))(?![\w])"
 )
 _HEADER_WORDS = {

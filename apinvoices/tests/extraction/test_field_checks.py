@@ -338,3 +338,18 @@ def test_look_alike_letters_between_digits_are_read_as_digits_on_ocr_only():
     assert ocr.value("po_number") == "4500123456"
     assert ocr.value("invoice_number") == "INVO22176"  # next to a prefix a letter may be real
     assert text.value("po_number") == "45O0l23456"  # a text layer is what the vendor typed
+
+
+def test_a_customer_details_header_marks_the_buyers_block():
+    result = extract(
+        [
+            (47, 38, "SOLUCIONES IBERIA CONSULTORES S.L"),
+            (328, 38, "FACTURA"),
+            (47, 88, "NIF: ESB87654323"),
+            (47, 195, "DATOS DEL CLIENTE:"),
+            (47, 206, "Kestrel Instrumentos S.L."),
+            (47, 218, "NIF cliente: ESB28374650"),
+        ]
+    )
+    assert result.value("vendor_name") == "SOLUCIONES IBERIA CONSULTORES S.L"
+    assert result.value("vendor_tax_id") == "ESB87654323"
