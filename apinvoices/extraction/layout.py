@@ -1488,16 +1488,19 @@ def _column_continuations(
     page: Page, index: int, line: Line, kept: list[Word]
 ) -> list[list[Word]]:
     """Short upper-case/digit groups that open the next line or two at the left edge of the
-    column ``kept`` is in. That edge is the value's own, or that of a word of the label just
-    before it ("IBAN:", "VAT Reg. No.:"); columns set close together leave no gap wide enough
-    to tell where the label's column starts, so each of the nearest few words left of the
-    value is tried as the edge, nearest first."""
+    column ``kept`` is in. That edge is the value's own, that of a word of the label just
+    before it ("IBAN:", "VAT Reg. No.:"), or the left edge of the run of words it ends;
+    columns set close together leave no gap wide enough to tell where the label's column
+    starts, so the nearest few words left of the value are tried first."""
     edges = [kept[0].x0]
     left = [w for w in line.words if w.x1 <= kept[0].x0 + 0.5]
-    for word in sorted(left, key=lambda w: -w.x0)[:4]:
+    for word in sorted(left, key=lambda w: -w.x0):
         if edges[-1] - word.x1 >= 3 * kept[0].height:
             break
         edges.append(word.x0)
+    # The nearest few words (a label's) first; the block's left edge last, where a paragraph
+    # ("Payment details: ... IBAN: GB29 ... 9268" / "19 · BIC: ...") wraps.
+    edges = edges[:5] + edges[-1:]
     result = []
     for below in page.lines[index + 1 : index + 3]:
         if below.top - line.top > 2.5 * line.height:

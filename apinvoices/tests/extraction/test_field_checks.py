@@ -67,6 +67,16 @@ def test_a_continuation_that_fails_the_checksum_gives_no_joined_iban():
     assert result.fields["vendor_iban"].confidence < 0.5
 
 
+def test_iban_wrapped_at_the_end_of_a_paragraph_line_continues_at_its_left_edge():
+    result = extract(
+        [
+            (40, 500, "Payment details: NATWEST BANK · IBAN: GB29 NWBK 6016 1331 9268"),
+            (40, 510, "19 · BIC: NWBKGB2LXXX"),
+        ]
+    )
+    assert result.value("vendor_iban") == "GB29NWBK60161331926819"
+
+
 # --- Invoice number printed twice ---------------------------------------------------------------
 
 
