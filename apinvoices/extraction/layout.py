@@ -2064,24 +2064,12 @@ def _document_type(ctx: _Context) -> Candidate:
 
 def _credit_note_signs(chosen: dict[str, Candidate]) -> None:
     """Amounts of a credit note as positive values, the document type carrying the sign: the
-    convention of UBL CreditNote XML and of the stored invoice, whichever way the page prints
-    them ("Avoir ... Total TTC 119,00" or "Gutschrift ... -119,00"). A document whose total
-    is printed negative with no credit-note word on it is a credit note as well (DESIGN.md:
-    a negative invoice), at a confidence that a clerk confirms."""
-    total = chosen.get("total_amount")
-    doc = chosen["document_type"]
-    if doc.value != "credit_note":
-        if total is None or not total.value < 0:  # type: ignore[operator]
-            return
-        chosen["document_type"] = Candidate(
-            "document_type",
-            "credit_note",
-            0.7,
-            total.words,
-            label="negative total",
-            page=total.page,
-            top=total.top,
-        )
+    convention of UBL CreditNote XML (and of CII type 381) and of the stored invoice, whichever
+    way the page prints them ("Avoir ... Total TTC 119,00" or "Gutschrift ... -119,00"). A
+    document with negative amounts and no credit-note word keeps its signs: EN 16931 calls it
+    a corrective invoice (type 384, "Rechnungskorrektur"), whose XML amounts are negative."""
+    if chosen["document_type"].value != "credit_note":
+        return
     for name in _AMOUNT_FIELDS:
         cand = chosen.get(name)
         if cand is not None and cand.value < 0:  # type: ignore[operator]

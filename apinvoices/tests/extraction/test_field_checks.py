@@ -159,18 +159,20 @@ def test_credit_note_printed_with_positive_amounts_keeps_them():
     assert result.value("total_amount") == Decimal("119.00")
 
 
-def test_a_negative_total_without_a_credit_note_word_is_a_credit_note_to_confirm():
+def test_a_corrective_invoice_with_negative_amounts_keeps_its_signs():
+    # No credit-note word: a "Rechnungskorrektur" (EN 16931 type 384), negative in its XML too.
     result = extract(
         [
-            (40, 90, "Invoice No.: 4711"),
-            (300, 480, "Subtotal -50.00"),
-            (300, 495, "VAT 20% -10.00"),
-            (300, 510, "Total -60.00"),
+            (40, 60, "Rechnungskorrektur"),
+            (40, 90, "Rechnungskorrektur Nr. RK21012345"),
+            (300, 480, "Nettobetrag -7,67 €"),
+            (300, 495, "USt. 19 % -1,12 €"),
+            (300, 510, "Gesamtbetrag -8,79 €"),
         ]
     )
-    assert result.value("document_type") == "credit_note"
-    assert result.fields["document_type"].confidence < 0.9
-    assert result.value("total_amount") == Decimal("60.00")
+    assert result.value("document_type") == "invoice"
+    assert result.value("net_amount") == Decimal("-7.67")
+    assert result.value("total_amount") == Decimal("-8.79")
 
 
 # --- Labels -------------------------------------------------------------------------------------
