@@ -1080,6 +1080,11 @@ LABELS: dict[str, dict[str, tuple[str, ...]]] = {
             "po #",
             "your order",
             "order reference",
+            "customer po",
+            "customer ref",
+            "customer reference",
+            "your ref",
+            "your reference",
         ),
         "de": (
             "bestellnummer",
@@ -1095,6 +1100,9 @@ LABELS: dict[str, dict[str, tuple[str, ...]]] = {
             "numero de commande",
             "votre commande",
             "commande n°",
+            "ref. commande",
+            "reference commande",
+            "votre reference",
         ),
         "nl": (
             "inkoopordernummer",
@@ -1102,9 +1110,31 @@ LABELS: dict[str, dict[str, tuple[str, ...]]] = {
             "uw ordernummer",
             "bestelnummer",
             "uw referentie",
+            "uw bestelnummer",
+            "uw kenmerk",
+            "ordernummer",
+            "po-nummer",
         ),
-        "es": ("numero de pedido", "n° de pedido", "su pedido", "pedido", "orden de compra"),
-        "it": ("numero ordine", "ordine n", "vostro ordine", "ordine d'acquisto"),
+        "es": (
+            "numero de pedido",
+            "n° de pedido",
+            "ref. pedido",
+            "referencia pedido",
+            "su pedido",
+            "su referencia",
+            "pedido",
+            "orden de compra",
+        ),
+        "it": (
+            "numero ordine",
+            "ordine n",
+            "vostro ordine",
+            "vs. ordine",
+            "rif. ordine",
+            "riferimento ordine",
+            "ordine d'acquisto",
+            "ordine cliente",
+        ),
     },
     "vendor_tax_id": {
         "en": (
@@ -1157,7 +1187,37 @@ LABELS: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 
-# Labels that look like a total but never are the amount owed.
+# Words that name the document itself; an invoice number printed right after one of them
+# ("Facture 2025/31692", "Invoice 25-50308 - continued") is a second print of that number.
+DOCUMENT_WORDS: tuple[str, ...] = (
+    "invoice",
+    "tax invoice",
+    "rechnung",
+    "facture",
+    "factuur",
+    "factura",
+    "fattura",
+    "gutschrift",
+    "avoir",
+    "credit note",
+    "creditnota",
+    "nota de credito",
+    "nota di credito",
+)
+
+# Where a payer is asked to quote the invoice number with the transfer.
+PAYMENT_REFERENCE_MARKERS: tuple[str, ...] = (
+    "payment reference",
+    "please quote",
+    "verwendungszweck",
+    "zahlungsreferenz",
+    "reference de paiement",
+    "communication",
+    "betalingskenmerk",
+    "referencia de pago",
+    "causale",
+)
+
 # A credit note names the invoice it corrects; that number is not the document's own.
 ORIGINAL_INVOICE_MARKERS: tuple[str, ...] = (
     "original invoice",
@@ -1181,6 +1241,7 @@ ORIGINAL_INVOICE_MARKERS: tuple[str, ...] = (
     "riferimento fattura",
 )
 
+# Labels that look like a total but never are the amount owed.
 NOT_TOTAL_LABELS: tuple[str, ...] = (
     "subtotal",
     "sub-total",
@@ -1309,6 +1370,14 @@ BUYER_MARKERS: tuple[str, ...] = (
     "committente",
     "intestatario",
     "vostra partita iva",
+    "customer details",
+    "kundendaten",
+    "donnees client",
+    "klantgegevens",
+    "datos del cliente",
+    "datos cliente",
+    "dati del cliente",
+    "dati cliente",
 )
 
 # Headers of the seller's block: an identifier under one of them is the vendor's.
@@ -1408,14 +1477,23 @@ def _label_regex(phrase: str) -> str:
         elif ch in ".":
             parts.append(r"\.?")
         elif ch == "°":
-            parts.append(r"[°ºo.]?")
+            # OCR reads a raised "º" as "2" or "9" ("Factura n2: A2025/38330"); only before
+            # ":" or "." so that "n 2" stays a number.
+            parts.append(r"(?:[°ºo.]|[29](?=[:.]))?")
         elif ch == "-":
             parts.append(r"[\s\-]?")
         else:
             parts.append(re.escape(ch))
     body = "".join(parts)
     lead = r"(?<![a-z0-9_])" if phrase[0].isalnum() else ""
-    tail = r"(?![a-z_])" if phrase[-1].isalnum() else ""
+    if phrase[-1].isalnum():
+        tail = r"(?![a-z_])"
+    elif phrase[-1] == "." and len(phrase) > 1 and phrase[-2].isalnum():
+        # The final dot is optional, so without it the phrase must still end a word: "p.o."
+        # is not the start of "Porto".
+        tail = r"(?:(?<=\.)|(?![a-z_]))"
+    else:
+        tail = ""
     return lead + body + tail
 
 

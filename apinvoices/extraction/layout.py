@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import statistics
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from apinvoices.extraction import fields as F
@@ -75,7 +75,10 @@ class Line:
 
     @property
     def height(self) -> float:
-        return statistics.median(w.height for w in self.words)
+        # A stray ":" or "." that OCR boxes at a fraction of the text's height would halve the
+        # median of a two-word line; letters and digits give the line's size.
+        sized = [w.height for w in self.words if any(ch.isalnum() for ch in w.text)]
+        return statistics.median(sized or [w.height for w in self.words])
 
     def slice(self, start: int, end: int) -> Line | None:
         """The part of the line between two char offsets; a word cut by a boundary is split
@@ -287,11 +290,54 @@ def _below(page: Page, line: Line, words: list[Word], max_lines: int = 2) -> lis
     return result
 
 
+def _beside(
+    page: Page, line: Line, label_words: list[Word], *, reach: float = 4.0, overlap: float = 0.5
+) -> Line | None:
+    """The value printed right of a label that ends its line but was grouped into the line
+    above or below: a taller value, or a scan's slightly slanted row, overlaps the label's
+    band but started a line of its own ("London  CN-TC-2025-40532" over "Credit Note No.:").
+    Only words that start within ``reach`` label heights of the label's end and overlap
+    ``overlap`` of its height count, up to the next column-sized gap; of two neighbouring
+    lines the one overlapping more wins."""
+    if not label_words:
+        return None
+    x1 = label_words[-1].x1
+    top = min(w.top for w in label_words)
+    bottom = max(w.bottom for w in label_words)
+    size = bottom - top
+    index = _line_index(page, line)
+    best: tuple[float, Line] | None = None
+    for other in page.lines[max(0, index - 1) : index + 2]:
+        if other is line:
+            continue
+        right = sorted(
+            (
+                w
+                for w in other.words
+                if x1 - 1 <= w.x0 <= x1 + reach * size
+                and min(w.bottom, bottom) - max(w.top, top) >= overlap * min(size, w.height)
+            ),
+            key=lambda w: w.x0,
+        )
+        if not right:
+            continue
+        run = [right[0]]
+        for word in other.words:
+            if word.x0 > run[-1].x0 and word.x0 - run[-1].x1 <= 1.6 * size:
+                run.append(word)
+            elif word.x0 > run[-1].x1 + 1.6 * size:
+                break
+        shared = min(right[0].bottom, bottom) - max(right[0].top, top)
+        if best is None or shared > best[0]:
+            best = (shared, Line(page.number, run))
+    return best[1] if best else None
+
+
 # --- The extraction ------------------------------------------------------------------------
 
 _LEGAL_FORMS = re.compile(
     r"\b(?:AG|KG|OHG|e\.K\.|UG|AB|Oy|GbR|LLP|PLC|plc|SAS|SpA|Srl|"
-    r"(?i:GmbH|B\.V\.|BV|N\.V\.|Ltd\.?|Limited|LLC|Inc\.?|Corp\.?|SARL|S\.A\.S?\.?|S\.L\.U?\.?|"
+    r"(?i:GmbH|B\.V\.|BV|N\.V\.|Ltd\.?|Limited|LLC|Inc\.?|Corp\.?|SARL|S\.A\.S?\.?|S\.L\.?(?:U\.?)?|"
     r"S\.p\.A\.?|S\.r\.l\.?|Pvt))(?![\w])"
 )
 _HEADER_WORDS = {
@@ -420,10 +466,11 @@ def extract_invoice(pages: list[Page], *, source: Source, kind: str) -> Extracte
         best = _best(candidates, name)
         if best:
             chosen[name] = best
+    unlabelled_issue = None
     if "issue_date" not in chosen:
-        fallback = _issue_date_fallback(ctx)
-        if fallback:
-            chosen["issue_date"] = fallback
+        unlabelled_issue = _issue_date_fallback(ctx)
+        if unlabelled_issue:
+            chosen["issue_date"] = unlabelled_issue
     if (
         "due_date" in chosen
         and "issue_date" in chosen
@@ -450,9 +497,15 @@ def extract_invoice(pages: list[Page], *, source: Source, kind: str) -> Extracte
                     page=terms.page,
                     top=terms.top,
                 )
+        elif "due_date" in chosen and (
+            unlabelled_issue is not None or "issue_date" not in chosen
+        ):
+            _issue_date_from_terms(chosen, str(terms.value))
         elif "due_date" in chosen and "issue_date" in chosen:
             _prefer_due_date_matching_terms(candidates, chosen, str(terms.value))
     _cross_check_dates(chosen)
+    if "invoice_number" in chosen:
+        _confirm_repeated_number(ctx, chosen["invoice_number"])
     for name, picker in (
         ("vendor_iban", _vendor_iban),
         ("vendor_tax_id", _vendor_tax_id),
@@ -472,6 +525,7 @@ def extract_invoice(pages: list[Page], *, source: Source, kind: str) -> Extracte
         if implied:
             chosen["currency"] = implied
     chosen["document_type"] = _document_type(ctx)
+    _credit_note_signs(chosen)
 
     for name, cand in chosen.items():
         invoice.fields[name] = FieldValue(
@@ -490,6 +544,31 @@ def extract_invoice(pages: list[Page], *, source: Source, kind: str) -> Extracte
         pages, decimal_hint=decimal_hint, net=invoice.value("net_amount"), tax=invoice.value("tax_amount")
     )
     return invoice
+
+
+def _issue_date_from_terms(chosen: dict[str, Candidate], terms: str) -> None:
+    """No labelled issue date, but a due date and terms of "n days" from the invoice date: the
+    issue date is the due date minus n days. It replaces an unlabelled guess that
+    disagrees (a guess that may well be the due date itself, the first date on the page),
+    and is never trusted alone."""
+    parsed = F.parse_payment_terms(terms)
+    due = chosen["due_date"]
+    if parsed is None or not parsed.net_days:
+        return
+    expected = due.value - timedelta(days=parsed.net_days)  # type: ignore[operator]
+    issue = chosen.get("issue_date")
+    if issue is not None and issue.value == expected:
+        issue.score = max(issue.score, 0.6)
+        return
+    chosen["issue_date"] = Candidate(
+        "issue_date",
+        expected,
+        min(due.score, 0.55),
+        [],
+        label="due date - payment terms",
+        page=due.page,
+        top=due.top,
+    )
 
 
 def _prefer_due_date_matching_terms(
@@ -568,6 +647,43 @@ def _cross_check_dates(chosen: dict[str, Candidate]) -> None:
             cand.score = max(cand.score, 0.9)
 
 
+# A value this shape is an amount, a postal code or a year as often as a document number, so
+# finding it twice on a page proves nothing.
+_WEAK_NUMBER = re.compile(r"\d{1,5}|\d{1,3}(?:[.,]\d{3})*(?:[.,]\d{1,2})?")
+
+
+def _confirm_repeated_number(ctx: _Context, cand: Candidate) -> None:
+    """Raise an invoice number to >= 0.9 when the page prints it a second time, elsewhere,
+    right after a word that names the document or asks for it as the payment reference
+    ("Facture 2025/31692" in a footer, "Invoice 25-50308 - continued" on page 2, "Please
+    quote INV-0042"). Two prints that agree character for character, one found through a
+    label, are an independent check of both the reading and the choice of field; OCR would
+    have to misread both alike. Never for a number that rivals another candidate, nor for a
+    short all-digit value or one shaped like an amount (a postal code or a total can recur
+    beside the word "invoice" by chance)."""
+    value = str(cand.value)
+    if cand.rivals or cand.score < 0.6 or len(value) < 5 or not re.search(r"\d", value):
+        return
+    if _WEAK_NUMBER.fullmatch(value) or F.find_dates(value):
+        return
+    own = {(w.page, w.x0, w.top) for w in cand.words}
+    for page in ctx.pages:
+        for line in page.lines:
+            for word, (start, _end) in zip(line.words, line.spans):
+                if word.text.rstrip(".,;:)") != value or (word.page, word.x0, word.top) in own:
+                    continue
+                if cand.words and page.number == cand.page and abs(word.top - cand.top) < 1:
+                    continue  # the same line: a label repeated in a row, not a second print
+                before = F.fold(line.text[max(0, start - 40) : start])
+                before = re.sub(r"[\s:#.°º\-–]+$", " ", before)
+                named = F.find_labels(before, "invoice_number") or re.search(
+                    r"(?:^|\s)(?:n[°ºo]|nr|no|#|ref|num)?\s*$", before
+                ) and F.contains_any(before[-25:], F.DOCUMENT_WORDS + F.PAYMENT_REFERENCE_MARKERS)
+                if named:
+                    cand.score = max(cand.score, 0.87) + 0.05
+                    return
+
+
 def _final_confidence(cand: Candidate, source: Source) -> float:
     score = min(cand.score, 0.99)
     if source == "ocr":
@@ -601,8 +717,11 @@ def _all_label_matches(line: Line, language: str | None) -> list[F.LabelMatch]:
     kept = []
     for match in matches:
         opened = line.text.rfind("(", 0, match.start)
-        if opened >= 0 and line.text.find(")", opened) >= match.end:
-            continue  # "(excl. USt.)" qualifies another label; it is not one itself
+        closed = line.text.find(")", opened) if opened >= 0 else -1
+        if closed >= match.end and not re.search(r"\d", line.text[match.end : closed]):
+            # "(excl. USt.)" qualifies another label; it is not one itself. "(Due date:
+            # 13/03/2025)" is a label with its value, set in brackets.
+            continue
         swallowed = any(
             other.field != match.field
             and other.start <= match.start
@@ -650,6 +769,12 @@ def _label_candidates(ctx: _Context) -> list[Candidate]:
                 start = _rest_after(line, match.end)
                 # The value belongs to this label only up to where the next label starts.
                 same_line = line.slice(start, next_label_start)
+                if (
+                    same_line is None
+                    and next_label_start == len(line.text)
+                    and name in _ID_FIELDS + _DATE_FIELDS
+                ):
+                    same_line = _beside(page, line, label_words)
                 below = _below(
                     page, line, label_words, max_lines=5 if name in _AMOUNT_FIELDS else 2
                 )
@@ -677,6 +802,8 @@ def _label_candidates(ctx: _Context) -> list[Candidate]:
                         continue
                     result += _date_candidates(ctx, name, same_line, below, strength, base)
                 elif name in _ID_FIELDS:
+                    if re.match(r"[-/_]\w", line.text[match.end : match.end + 2]):
+                        continue  # "PO-798296": the prefix of a value, not a label before one
                     if name == "invoice_number" and F.contains_any(
                         line.text[max(0, match.start - 20) : match.end + 15],
                         F.ORIGINAL_INVOICE_MARKERS,
@@ -773,6 +900,10 @@ def _negated_tax_label(page: Page, line: Line, match: F.LabelMatch) -> bool:
     return bool(over) and bool(_WITHOUT.search(F.fold(" ".join(w.text for w in over))))
 
 
+def page_of(ctx: _Context, line: Line) -> Page:
+    return next(p for p in ctx.pages if p.number == line.page)
+
+
 def _amount_candidates(ctx, name, match, line, start, stop, below, strength, bottomness, base):
     result = []
     label_text = line.text[: match.end]
@@ -797,6 +928,16 @@ def _amount_candidates(ctx, name, match, line, start, stop, below, strength, bot
     # With several amounts on a label's line ("VAT 21% of 100.00  21.00") the last one is the
     # value; a rate or base comes first on every layout seen.
     options = [(found[-1], 1.0)] if found else []
+    if not found and stop >= len(line.text) and line.words_in(match.start, match.end):
+        # A slanted photo or a taller figure puts the amount right of its label on the OCR
+        # line above or below; a right-aligned column may sit far to the right.
+        beside = _beside(
+            page_of(ctx, line), line, line.words_in(match.start, match.end), reach=60.0,
+            overlap=0.3,
+        )
+        row = amounts_in(beside, 0, ctx.decimal_hint) if beside is not None else []
+        if row:
+            options.append((row[0], 0.92))
     if not found:
         # Under a column header the rows may be per-rate lines followed by their sum; each
         # row adds up on its own, so later rows are preferred slightly (the sum comes last).
@@ -858,6 +999,18 @@ _ID_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9/_.\-]*[A-Za-z0-9]|[0-9]")
 _NOT_ID_WORDS = {"page", "seite", "date", "datum", "of", "du", "vom", "from", "for", "to", "and"}
 
 
+# A letter Tesseract confuses with a digit, between two digits: "45O0123" is "4500123".
+_DIGIT_LOOKALIKE = re.compile(r"(?<=\d)[OoDQIl|](?=\d)")
+_LOOKALIKE_DIGIT = {"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1"}
+
+
+def _ocr_digits(token: str) -> str:
+    """An OCR-read document number with look-alike letters inside a run of digits replaced.
+    Only between two digits, where no numbering scheme puts a letter: a letter next to a
+    prefix ("INVO22176", "PO12345") may be real, so it stays as read."""
+    return _DIGIT_LOOKALIKE.sub(lambda m: _LOOKALIKE_DIGIT[m.group(0)], token)
+
+
 def _id_candidates(ctx, name, match, same_line, below, strength, base):
     result = []
     sources = []
@@ -873,10 +1026,15 @@ def _id_candidates(ctx, name, match, same_line, below, strength, base):
         if not token_match or token_match.start() - offset > 2:
             continue
         token = token_match.group(0).rstrip(".")
+        if ctx.ocr:
+            token = _ocr_digits(token)
         if token.lower() in _NOT_ID_WORDS or not re.search(r"\d", token):
             continue
         if F.find_dates(token) and len(token) <= 10:
             continue
+        opening = F.find_dates(text[token_match.start() :], ctx.language, ctx.date_order)
+        if opening and opening[0].start == 0 and opening[0].end > len(token):
+            continue  # "2 avril 2025": the day of a date in the next column, not a number
         if len(token) < 3 and generic:
             continue
         if position == 1.0 and generic and token_match.start() > 3:
@@ -985,6 +1143,18 @@ def _choose_amounts(candidates: list[Candidate]) -> dict[str, Candidate]:
             label="total - tax",
             page=total.page,
             top=total.top,
+        )
+    elif net and tax and not total and net.value > 0 and tax.value >= 0:  # type: ignore[operator]
+        # No total the rules could read (OCR lost a total printed on a coloured band): the
+        # sum, which is what the total is by definition (EN 16931 BT-112), never trusted alone.
+        chosen["total_amount"] = Candidate(
+            "total_amount",
+            net.value + tax.value,  # type: ignore[operator]
+            min(net.score, tax.score, 0.6) * 0.8,
+            [],
+            label="net + tax",
+            page=tax.page,
+            top=tax.top,
         )
     elif total and net and not tax and total.value > net.value > 0:  # type: ignore[operator]
         # A tax printed without a label the rules know: the difference, never trusted alone.
@@ -1287,9 +1457,13 @@ def _wrapped_iban(
     page: Page, index: int, line: Line, start: int, end: int
 ) -> tuple[str, list[Word]] | None:
     """An IBAN that a narrow footer column wrapped onto the next line ("IBAN: FR76 ... 8713"
-    / "301"), where the neighbouring column's text may sit right after it on the first line.
-    Keeps the words up to the first column-sized gap, then adds the groups that open the next
-    line at the column's left edge; returned only when the checksum holds."""
+    / "301"), where the neighbouring column's text may sit right after it on the first line
+    ("... 8713 586", the last digits of a VAT ID wrapped the same way). Keeps the words up to
+    the first column-sized gap, then adds the groups that open the next line at the column's
+    left edge; when that fails, the groups after the last word gap (the neighbour column set
+    close) are left out in turn. Returned only when the joined value passes the checksum,
+    which is what makes trying several splits safe: a wrong split fails mod 97 and the
+    country's length."""
     words = line.words_in(start, end)
     if not words:
         return None
@@ -1298,11 +1472,15 @@ def _wrapped_iban(
         if word.x0 - kept[-1].x1 > max(6.0, 0.8 * word.height):
             break
         kept.append(word)
+    # Shortest first is wrong here: the longest head that completes with a continuation is
+    # the one the printer wrapped; at least the country, check digits and one group stay.
+    heads = [kept] + [words[:n] for n in range(len(words) - 1, 1, -1) if n != len(kept)]
     for tail in _column_continuations(page, index, line, kept):
-        for n in range(len(tail), 0, -1):
-            iban = F.normalize_iban("".join(w.text for w in kept + tail[:n]))
-            if iban:
-                return iban, kept + tail[:n]
+        for head in heads:
+            for n in range(len(tail), 0, -1):
+                iban = F.normalize_iban("".join(w.text for w in head + tail[:n]))
+                if iban:
+                    return iban, head + tail[:n]
     return None
 
 
@@ -1310,28 +1488,39 @@ def _column_continuations(
     page: Page, index: int, line: Line, kept: list[Word]
 ) -> list[list[Word]]:
     """Short upper-case/digit groups that open the next line or two at the left edge of the
-    column ``kept`` is in (the label before it, e.g. "IBAN:", marks that edge)."""
-    column_x0 = kept[0].x0
-    for word in sorted(line.words, key=lambda w: -w.x0):
-        if word.x1 <= column_x0 + 0.5 and column_x0 - word.x1 < 3 * kept[0].height:
-            column_x0 = word.x0
+    column ``kept`` is in. That edge is the value's own, that of a word of the label just
+    before it ("IBAN:", "VAT Reg. No.:"), or the left edge of the run of words it ends;
+    columns set close together leave no gap wide enough to tell where the label's column
+    starts, so the nearest few words left of the value are tried first."""
+    edges = [kept[0].x0]
+    left = [w for w in line.words if w.x1 <= kept[0].x0 + 0.5]
+    for word in sorted(left, key=lambda w: -w.x0):
+        if edges[-1] - word.x1 >= 3 * kept[0].height:
+            break
+        edges.append(word.x0)
+    # The nearest few words (a label's) first; the block's left edge last, where a paragraph
+    # ("Payment details: ... IBAN: GB29 ... 9268" / "19 · BIC: ...") wraps.
+    edges = edges[:5] + edges[-1:]
     result = []
     for below in page.lines[index + 1 : index + 3]:
         if below.top - line.top > 2.5 * line.height:
             break
-        tail: list[Word] = []
-        for word in sorted(below.words, key=lambda w: w.x0):
-            if word.x1 < column_x0 - 3:
-                continue
-            if not tail and abs(word.x0 - column_x0) > 3:
+        ordered = sorted(below.words, key=lambda w: w.x0)
+        for column_x0 in edges:
+            tail: list[Word] = []
+            for word in ordered:
+                if word.x1 < column_x0 - 3:
+                    continue
+                if not tail and abs(word.x0 - column_x0) > 3:
+                    break
+                if not _IBAN_GROUP.match(word.text) or (
+                    tail and word.x0 - tail[-1].x1 > max(6.0, 0.8 * word.height)
+                ):
+                    break
+                tail.append(word)
+            if tail:
+                result.append(tail)
                 break
-            if not _IBAN_GROUP.match(word.text) or (
-                tail and word.x0 - tail[-1].x1 > max(6.0, 0.8 * word.height)
-            ):
-                break
-            tail.append(word)
-        if tail:
-            result.append(tail)
     return result
 
 
@@ -1871,6 +2060,20 @@ def _document_type(ctx: _Context) -> Candidate:
                 top=line.top,
             )
     return Candidate("document_type", "invoice", 0.6, [], page=page.number)
+
+
+def _credit_note_signs(chosen: dict[str, Candidate]) -> None:
+    """Amounts of a credit note as positive values, the document type carrying the sign: the
+    convention of UBL CreditNote XML (and of CII type 381) and of the stored invoice, whichever
+    way the page prints them ("Avoir ... Total TTC 119,00" or "Gutschrift ... -119,00"). A
+    document with negative amounts and no credit-note word keeps its signs: EN 16931 calls it
+    a corrective invoice (type 384, "Rechnungskorrektur"), whose XML amounts are negative."""
+    if chosen["document_type"].value != "credit_note":
+        return
+    for name in _AMOUNT_FIELDS:
+        cand = chosen.get(name)
+        if cand is not None and cand.value < 0:  # type: ignore[operator]
+            cand.value = -cand.value  # type: ignore[operator]
 
 
 # --- Line items ----------------------------------------------------------------------------

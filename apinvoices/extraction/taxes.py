@@ -53,7 +53,8 @@ def extract_tax_breakdown(
     pages: list[Page], *, decimal_hint: str | None, net: Decimal | None, tax: Decimal | None
 ) -> list[TaxBreakdown]:
     """The rows of the VAT summary, one per rate, or [] when they cannot be read so that they
-    add up to ``tax`` (and to ``net`` where it is known)."""
+    add up to ``tax`` (and to ``net`` where it is known). Rows printed negative on a credit
+    note come back positive when ``tax`` is positive, like the header amounts."""
     if tax is None:
         return []
     full: dict[Decimal, tuple[Decimal, Decimal]] = {}
@@ -68,6 +69,12 @@ def extract_tax_breakdown(
                 else:
                     tax_only.setdefault(rate, amount)
 
+    printed = list(tax_only.values()) + [t for _b, t in full.values()]
+    if printed and tax > 0 and all(t < 0 for t in printed):
+        # A credit note that prints its VAT rows with minus signs; its header amounts come
+        # as positive values with the document type carrying the sign (layout.py).
+        full = {r: (-b, -t) for r, (b, t) in full.items()}
+        tax_only = {r: -t for r, t in tax_only.items()}
     tolerance = CENT * max(len(full), 1)
     if full:
         rows = [TaxBreakdown(rate=r, base=b, amount=t) for r, (b, t) in sorted(full.items())]
