@@ -1,12 +1,14 @@
-"""Image clean-up for phone photos and scans before Tesseract, with Pillow only.
+"""Phone photos before Tesseract: find the sheet on the desk and undo the perspective.
 
-A phone photo shows the page lying on a desk: seen at an angle (a quadrilateral, not a
-rectangle), lit unevenly, smaller than a 300-dpi scan. ``find_page`` finds the page (paper is
-lighter than the desk around it), ``rectify`` maps its four corners back to a rectangle at the
-resolution Tesseract reads best (one resampling for both), ``flatten_lighting`` divides the page
-by an estimate of its own paper brightness so that a shadowed corner prints as dark as a lit
-one. Each step gives up (returns ``None`` or the image unchanged) when it is unsure: a scan
-whose page fills the frame is left as it is.
+A phone photo shows the page lying on a desk, seen at an angle (a quadrilateral, not a
+rectangle), smaller than a 300-dpi scan. ``find_page`` finds the sheet, ``rectify`` maps its
+four corners back to a rectangle at the resolution Tesseract reads best (one resampling for
+both). ``find_page`` gives up (``None``) when it is unsure, and a scan whose page fills the
+frame is left as it is.
+
+Tried and measured, not kept (bench/README.md, "Phone photos: finding the sheet"): dividing
+the page by a blurred estimate of its paper brightness (uneven light) and a mild unsharp mask
+gained no field on the generated photos and cost 3-4 fields each on the scans.
 
 numpy is not a dependency of this project, so the 8x8 perspective system is solved in plain
 Python (microseconds) and pixel work stays inside Pillow's C code.
@@ -18,7 +20,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageMath
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps
 
 Point = tuple[float, float]
 
@@ -200,10 +202,9 @@ def find_page(image: Image.Image) -> list[Point] | None:
 
     Each side is a straight line fitted to the edge of the light region around the centre,
     away from the corners; the corners are where the lines meet, so a rounded, dog-eared or
-    shadowed corner does not move them. In a colour photo "light" is first the brightest of
-    the three channels, so that a coloured band printed across the sheet's edge (a blue
-    footer, a red header) still counts as sheet against a brown or grey desk; then plain
-    grey, for a desk of a bright colour.
+    shadowed corner does not move them. In a colour photo "light" means, in turn: unlike the
+    desk's colour (so that a coloured band printed across the sheet's edge, a dark red
+    letterhead, counts as sheet), bright in any channel, bright in grey.
     """
     factor = DETECT_SIZE / max(image.size)
     if factor >= 1:
@@ -212,7 +213,8 @@ def find_page(image: Image.Image) -> list[Point] | None:
     if image.mode == "RGB":
         small = image.resize(size, Image.BOX)
         red, green, blue = small.split()
-        candidates = [ImageChops.lighter(red, ImageChops.lighter(green, blue)), small.convert("L")]
+        brightest = ImageChops.lighter(red, ImageChops.lighter(green, blue))
+        candidates = [_unlike_desk(small), brightest, small.convert("L")]
     else:
         candidates = [image.convert("L").resize(size, Image.BOX)]
     for small in candidates:
@@ -220,6 +222,50 @@ def find_page(image: Image.Image) -> list[Point] | None:
         if quad is not None:
             return [(x * image.width / size[0], y * image.height / size[1]) for x, y in quad]
     return None
+
+
+# A desk whose colour is this saturated (0-255) is told from the sheet by its hue, which does
+# not change under uneven light; a greyish desk only by brightness.
+MIN_DESK_SATURATION = 60
+DESK_HUE_TOLERANCE = 14  # of 256 hue steps
+COLOURFUL_ABOVE_DESK = 60
+
+
+def _unlike_desk(small: Image.Image) -> Image.Image:
+    """255 where ``small`` does not have the desk's colour (the colour of the frame's border),
+    0 where it does. A printed band across the sheet's edge (a dark red letterhead) is thereby
+    sheet, whatever its brightness. A greyish desk has no telling hue: there the brightness
+    is returned, with colourful pixels set to white."""
+    hue, saturation, value = small.convert("HSV").split()
+    w, h = small.size
+    ring = [(0, 0, w, 4), (0, h - 4, w, h), (0, 0, 4, h), (w - 4, 0, w, h)]
+    hue_counts, sat_counts = [0] * 256, [0] * 256
+    for box in ring:
+        for counts, channel in ((hue_counts, hue), (sat_counts, saturation)):
+            for level, n in enumerate(channel.crop(box).histogram()):
+                counts[level] += n
+    desk_sat = _median(sat_counts)
+    if desk_sat < MIN_DESK_SATURATION:
+        # A grey desk: colourful print (a blue letterhead) counts as sheet, like light paper.
+        colourful = saturation.point(lambda v: 255 if v >= desk_sat + COLOURFUL_ABOVE_DESK else 0)
+        return ImageChops.lighter(value, colourful)
+    desk_hue = max(range(256), key=lambda v: sum(hue_counts[(v + d) % 256] for d in range(-2, 3)))
+
+    def near_desk_hue(v: int) -> int:
+        return 255 if min((v - desk_hue) % 256, (desk_hue - v) % 256) <= DESK_HUE_TOLERANCE else 0
+
+    hue_like = hue.point(near_desk_hue)
+    sat_like = saturation.point(lambda v: 255 if v >= desk_sat // 2 else 0)
+    return ImageOps.invert(ImageChops.multiply(hue_like, sat_like))
+
+
+def _median(counts: list[int]) -> int:
+    half, seen = sum(counts) / 2, 0
+    for value, n in enumerate(counts):
+        seen += n
+        if seen >= half:
+            return value
+    return 0
 
 
 def _find_quad(small: Image.Image) -> list[Point] | None:
@@ -333,45 +379,11 @@ def rectify(
     return out, coeffs
 
 
-# --- lighting --------------------------------------------------------------------------------
-
-# The paper's brightness is estimated at 1/8 size, where a max filter of 9 pixels spans
-# ~70 px at full size: wider than a line of text or a table rule, so text is not taken for
-# shade; large dark areas (logos, header bars) are partly, which only makes them lighter.
-BACKGROUND_REDUCE = 8
-BACKGROUND_MAX_FILTER = 9
-
-
-def flatten_lighting(gray: Image.Image) -> Image.Image:
-    """``gray`` divided by its paper brightness: shadows and a dim corner come out white,
-    text keeps its contrast to the paper around it."""
-    factor = min(BACKGROUND_REDUCE, max(1, min(gray.size) // 150))
-    small = gray.reduce(factor) if factor > 1 else gray
-    background = small.filter(ImageFilter.MaxFilter(BACKGROUND_MAX_FILTER))
-    background = background.filter(ImageFilter.GaussianBlur(BACKGROUND_MAX_FILTER))
-    background = background.resize(gray.size, Image.Resampling.BILINEAR)
-    flat = ImageMath.lambda_eval(
-        lambda env: env["convert"](
-            env["min"](env["float"](env["g"]) * 255.0 / env["max"](env["b"], 1), 255.0), "L"
-        ),
-        g=gray,
-        b=background,
-    )
-    return flat
-
-
-def sharpen(gray: Image.Image) -> Image.Image:
-    """A mild unsharp mask against the blur of a hand-held camera and JPEG."""
-    return gray.filter(ImageFilter.UnsharpMask(radius=2, percent=80, threshold=3))
-
-
 __all__ = [
     "PageWarp",
     "find_page",
-    "flatten_lighting",
     "perspective_coeffs",
     "rectify",
-    "sharpen",
     "upscale_factor",
 ]
 

@@ -238,11 +238,8 @@ class Prepared:
     warp: imageprep.PageWarp | None = None
 
 
-# Steps of ``prepare`` that can be switched off to measure what each one is worth
-# (bench/README.md, "Phone photos and scans: image preparation").
+# Switch off to measure what cutting the sheet out of photos is worth (bench/README.md).
 FIND_PAGE = True
-FLATTEN_LIGHTING = True
-SHARPEN = True
 
 
 def prepare(image: Image.Image, *, dpi: float) -> Prepared:
@@ -250,9 +247,8 @@ def prepare(image: Image.Image, *, dpi: float) -> Prepared:
 
     A sheet photographed on a desk is cut out and its perspective undone, at ~300 dpi;
     then: turned upright by OSD if landscape (portrait pages are checked by OSD only if they
-    read badly), deskewed, its lighting flattened (shadows, a dim corner), contrast-stretched,
-    denoised when speckled, and mildly sharpened. A page that fills its image (a scan) is
-    only scaled up when below ~250 dpi.
+    read badly), deskewed, contrast-stretched, and denoised when speckled. A page that fills
+    its image (a scan) is only scaled up, when below ~250 dpi.
     """
     gray = image.convert("L")
     warp = None
@@ -279,8 +275,6 @@ def prepare(image: Image.Image, *, dpi: float) -> Prepared:
         # the clerk sees them on the original page.
         # Bilinear: at 300 dpi Tesseract reads it as well as bicubic, at half the cost.
         gray = gray.rotate(angle, resample=Image.BILINEAR, expand=False, fillcolor=255)
-    if FLATTEN_LIGHTING:
-        gray = imageprep.flatten_lighting(gray)
     gray = ImageOps.autocontrast(gray, cutoff=1)
     if is_noisy(gray):
         gray = gray.filter(ImageFilter.MedianFilter(3))
@@ -291,8 +285,6 @@ def prepare(image: Image.Image, *, dpi: float) -> Prepared:
                 (round(gray.width * factor), round(gray.height * factor)), Image.LANCZOS
             )
             dpi *= factor
-    if SHARPEN:
-        gray = imageprep.sharpen(gray)
     return Prepared(image=gray, turn=turn, dpi=dpi, frame=frame, warp=warp)
 
 

@@ -1,4 +1,4 @@
-"""Photo clean-up before OCR: finding the sheet, undoing perspective, flattening light.
+"""Phone photos before OCR: finding the sheet on the desk and undoing the perspective.
 
 Photos are made at test time from corpus pages: the page is warped onto a desk-coloured
 background through known corners, so where the sheet is (and where each word on it lands) is
@@ -34,8 +34,13 @@ def render(path: Path, *, dpi: int) -> Image.Image:
         document.close()
 
 
-def photograph(page: Image.Image, *, shadow: bool = True) -> Image.Image:
-    """``page`` lying on a desk at ``CORNERS``, lit from one side, a little soft."""
+BROWN_DESK = (96, 84, 70)
+
+
+def photograph(
+    page: Image.Image, *, desk: tuple[int, int, int] = BROWN_DESK, shadow: bool = True
+) -> Image.Image:
+    """``page`` lying on a ``desk`` at ``CORNERS``, lit from one side, a little soft."""
     w, h = page.size
     coeffs = imageprep.perspective_coeffs(CORNERS, [(0, 0), (w, 0), (w, h), (0, h)])
     mask = Image.new("L", page.size, 255).transform(
@@ -44,7 +49,7 @@ def photograph(page: Image.Image, *, shadow: bool = True) -> Image.Image:
     warped = page.transform(
         PHOTO_SIZE, Image.Transform.PERSPECTIVE, coeffs, Image.Resampling.BICUBIC
     )
-    photo = Image.new("RGB", PHOTO_SIZE, (96, 84, 70))
+    photo = Image.new("RGB", PHOTO_SIZE, desk)
     photo.paste(warped, (0, 0), mask)
     if shadow:
         # Light falls from the top left: the far corner gets ~60 % of it.
@@ -68,8 +73,16 @@ def test_perspective_coeffs_send_each_target_corner_to_its_source():
         assert got == pytest.approx((u, v), abs=1e-6)
 
 
-def test_the_sheet_is_found_on_a_desk_under_uneven_light(corpus_dir):
-    photo = photograph(render(corpus_dir / COOLBLUE, dpi=150))
+@pytest.mark.parametrize(
+    "desk",
+    [BROWN_DESK, (40, 110, 60), (100, 100, 104)],
+    ids=["brown desk", "green desk", "grey desk"],
+)
+def test_the_sheet_is_found_on_a_desk_under_uneven_light(corpus_dir, desk):
+    """The page's blue footer band runs to the sheet's bottom edge: it must count as sheet
+    (told from a coloured desk by its hue, from a grey one by its colourfulness), or the
+    bottom corners would be found at the top of the band."""
+    photo = photograph(render(corpus_dir / COOLBLUE, dpi=150), desk=desk)
     found = imageprep.find_page(photo)
     assert found is not None
     for (x, y), (want_x, want_y) in zip(found, CORNERS, strict=True):
@@ -86,7 +99,7 @@ def test_a_page_that_fills_the_frame_is_left_alone(corpus_dir):
 def test_rectified_sheet_is_an_upright_page_at_300_dpi(corpus_dir):
     """GIVEN a 150-dpi photo of an A4 sheet on a desk
     WHEN it is prepared for OCR
-    THEN the sheet alone remains, as a portrait page at ~300 dpi whose margins are paper, and
+    THEN the sheet alone remains, as a portrait page at ~300 dpi with no desk around it, and
     a point on it maps back to where the photo shows it."""
     photo = photograph(render(corpus_dir / COOLBLUE, dpi=150))
     ready = prepare(photo, dpi=150)
@@ -95,41 +108,20 @@ def test_rectified_sheet_is_an_upright_page_at_300_dpi(corpus_dir):
     assert width_in == pytest.approx(8.27, abs=0.05)
     assert height_in == pytest.approx(11.69, rel=0.06)
     assert 280 <= ready.dpi <= 310
-    # No desk left along the edges: a 10-pixel border strip is as light as paper.
+    # No desk left along the edges: a 10-pixel border strip is lighter than the desk (grey
+    # ~86) even in the shadowed far corner, except the bottom edge: the page's blue band.
     for box in (
         (0, 0, ready.image.width, 10),
-        (0, ready.image.height - 10, ready.image.width, ready.image.height),
         (0, 0, 10, ready.image.height),
         (ready.image.width - 10, 0, ready.image.width, ready.image.height),
     ):
-        assert ImageStat.Stat(ready.image.crop(box)).median[0] > 200
+        assert ImageStat.Stat(ready.image.crop(box)).median[0] > 130
     top_left = ready.warp.to_photo(0, 0)
     bottom_right = ready.warp.to_photo(*ready.frame)
     assert (top_left[0] * 150 / 72, top_left[1] * 150 / 72) == pytest.approx(CORNERS[0], abs=10)
     assert (bottom_right[0] * 150 / 72, bottom_right[1] * 150 / 72) == pytest.approx(
         CORNERS[2], abs=10
     )
-
-
-def test_flattened_lighting_makes_paper_even_and_keeps_text_dark(corpus_dir):
-    page = render(corpus_dir / COOLBLUE, dpi=200).convert("L")
-    light = Image.linear_gradient("L").resize(page.size).point(lambda v: 255 - v * 110 // 255)
-    shaded = ImageChops.multiply(page, light)
-    flat = imageprep.flatten_lighting(shaded)
-    # Blank paper above the letterhead, and between the item table and the totals.
-    top = (100, page.height // 100, page.width - 100, page.height * 3 // 100)
-    bottom = (100, page.height * 52 // 100, page.width - 100, page.height * 58 // 100)
-    before = ImageStat.Stat(shaded.crop(top)).median[0] - ImageStat.Stat(
-        shaded.crop(bottom)
-    ).median[0]
-    after = ImageStat.Stat(flat.crop(top)).median[0] - ImageStat.Stat(flat.crop(bottom)).median[0]
-    assert before > 45
-    assert abs(after) < 8
-    # Text in the shadowed lower half is still far darker than the paper around it.
-    lower = flat.crop((0, page.height // 2, page.width, page.height))
-    histogram = lower.histogram()
-    dark = sum(histogram[:100])
-    assert dark > 0.002 * lower.width * lower.height
 
 
 @pytest.mark.ocr
