@@ -8,7 +8,8 @@ frame is left as it is.
 
 Tried and measured, not kept (bench/README.md, "Phone photos: finding the sheet"): dividing
 the page by a blurred estimate of its paper brightness (uneven light) and a mild unsharp mask
-gained no field on the generated photos and cost 3-4 fields each on the scans.
+each cost 3-4 fields on the generated scans; on the photos the unsharp mask gained nothing,
+and the photo figures were reached without either.
 
 numpy is not a dependency of this project, so the 8x8 perspective system is solved in plain
 Python (microseconds) and pixel work stays inside Pillow's C code.
