@@ -1,15 +1,17 @@
 """Phone photos before Tesseract: find the sheet on the desk and undo the perspective.
 
 A phone photo shows the page lying on a desk, seen at an angle (a quadrilateral, not a
-rectangle), smaller than a 300-dpi scan. ``find_page`` finds the sheet, ``rectify`` maps its
+rectangle), smaller than a 300-dpi scan, lit unevenly. ``find_page`` finds the sheet, ``rectify`` maps its
 four corners back to a rectangle at the resolution Tesseract reads best (one resampling for
 both). ``find_page`` gives up (``None``) when it is unsure, and a scan whose page fills the
 frame is left as it is.
 
-Tried and measured, not kept (bench/README.md, "Phone photos: finding the sheet"): dividing
-the page by a blurred estimate of its paper brightness (uneven light) and a mild unsharp mask
-each cost 3-4 fields on the generated scans; on the photos the unsharp mask gained nothing,
-and the photo figures were reached without either.
+A photo's page is then divided by an estimate of its own paper brightness
+(``flatten_lighting``), so that a dim corner prints as dark text on white like a lit one.
+
+Tried and measured, not kept or not for scans (bench/README.md, "Phone photos: finding the
+sheet"): a mild unsharp mask gained nothing on photos and cost 4 fields on scans; lighting
+normalisation cost 3 fields on scans, so it runs on photos only.
 
 numpy is not a dependency of this project, so the 8x8 perspective system is solved in plain
 Python (microseconds) and pixel work stays inside Pillow's C code.
@@ -21,7 +23,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageMath, ImageOps
 
 Point = tuple[float, float]
 
@@ -380,9 +382,37 @@ def rectify(
     return out, coeffs
 
 
+# --- lighting --------------------------------------------------------------------------------
+
+# The paper's brightness is estimated at 1/8 size, where a max filter of 9 pixels spans
+# ~70 px at full size: wider than a line of text or a table rule, so text is not taken for
+# shade; large dark areas (logos, header bars) are partly, which only makes them lighter.
+BACKGROUND_REDUCE = 8
+BACKGROUND_MAX_FILTER = 9
+
+
+def flatten_lighting(gray: Image.Image) -> Image.Image:
+    """``gray`` divided by its paper brightness: shadows and a dim corner come out white,
+    text keeps its contrast to the paper around it."""
+    factor = min(BACKGROUND_REDUCE, max(1, min(gray.size) // 150))
+    small = gray.reduce(factor) if factor > 1 else gray
+    background = small.filter(ImageFilter.MaxFilter(BACKGROUND_MAX_FILTER))
+    background = background.filter(ImageFilter.GaussianBlur(BACKGROUND_MAX_FILTER))
+    background = background.resize(gray.size, Image.Resampling.BILINEAR)
+    flat = ImageMath.lambda_eval(
+        lambda env: env["convert"](
+            env["min"](env["float"](env["g"]) * 255.0 / env["max"](env["b"], 1), 255.0), "L"
+        ),
+        g=gray,
+        b=background,
+    )
+    return flat
+
+
 __all__ = [
     "PageWarp",
     "find_page",
+    "flatten_lighting",
     "perspective_coeffs",
     "rectify",
     "upscale_factor",

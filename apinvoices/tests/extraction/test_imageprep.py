@@ -1,4 +1,4 @@
-"""Phone photos before OCR: finding the sheet on the desk and undoing the perspective.
+"""Phone photos before OCR: finding the sheet on the desk, undoing perspective, evening light.
 
 Photos are made at test time from corpus pages: the page is warped onto a desk-coloured
 background through known corners, so where the sheet is (and where each word on it lands) is
@@ -122,6 +122,27 @@ def test_rectified_sheet_is_an_upright_page_at_300_dpi(corpus_dir):
     assert (bottom_right[0] * 150 / 72, bottom_right[1] * 150 / 72) == pytest.approx(
         CORNERS[2], abs=10
     )
+
+
+def test_flattened_lighting_makes_paper_even_and_keeps_text_dark(corpus_dir):
+    page = render(corpus_dir / COOLBLUE, dpi=200).convert("L")
+    light = Image.linear_gradient("L").resize(page.size).point(lambda v: 255 - v * 110 // 255)
+    shaded = ImageChops.multiply(page, light)
+    flat = imageprep.flatten_lighting(shaded)
+    # Blank paper above the letterhead, and between the item table and the totals.
+    top = (100, page.height // 100, page.width - 100, page.height * 3 // 100)
+    bottom = (100, page.height * 52 // 100, page.width - 100, page.height * 58 // 100)
+    before = ImageStat.Stat(shaded.crop(top)).median[0] - ImageStat.Stat(
+        shaded.crop(bottom)
+    ).median[0]
+    after = ImageStat.Stat(flat.crop(top)).median[0] - ImageStat.Stat(flat.crop(bottom)).median[0]
+    assert before > 45
+    assert abs(after) < 8
+    # Text in the shadowed lower half is still far darker than the paper around it.
+    lower = flat.crop((0, page.height // 2, page.width, page.height))
+    histogram = lower.histogram()
+    dark = sum(histogram[:100])
+    assert dark > 0.002 * lower.width * lower.height
 
 
 @pytest.mark.ocr
