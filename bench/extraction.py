@@ -390,7 +390,7 @@ def demo_sets(tmp: Path, *, quick: bool, demo_dir: Path | None) -> tuple[dict[st
 # --- memory ---------------------------------------------------------------------------------------
 
 MEMORY_TEXT_PAGES = 300
-MEMORY_OCR_PAGES = (10, 60)  # OCR peak RSS measured at two lengths: flat means streamed
+MEMORY_OCR_PAGES = (10, 60, 300)  # OCR peak RSS at three lengths: flat means streamed
 
 
 def build_text_pdf(sources: list[Path], pages: int) -> bytes:
@@ -470,7 +470,9 @@ def measure_memory(path: Path, force: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def memory_lines(root: Path, tmp: Path) -> list[str]:
+def memory_lines(
+    root: Path, tmp: Path, ocr_pages: tuple[int, ...] = MEMORY_OCR_PAGES
+) -> list[str]:
     """Peak RSS of a worker (a fresh child process) extracting long PDFs."""
     sources = sorted((root / "zugferd-corpus/XML-Rechnung/FX").glob("*.pdf"))
     lines = []
@@ -485,7 +487,7 @@ def memory_lines(root: Path, tmp: Path) -> list[str]:
         f"{MEMORY_TEXT_PAGES} pages {big['maxrss_kb'] / 1024:.0f} MB "
         f"({big['cpu']:.1f} cpu-s, {big['fields']} fields)"
     )
-    for pages in MEMORY_OCR_PAGES:
+    for pages in ocr_pages:
         scan = tmp / f"scan-{pages}.pdf"
         scan.write_bytes(build_scanned_pdf(sources, pages))
         got = measure_memory(scan, "ocr")
@@ -589,6 +591,11 @@ def main(argv=None) -> int:
         "--demo-dir", type=Path, help="a generated set: python -m apinvoices.demo.corpus DIR"
     )
     parser.add_argument(
+        "--memory-ocr-pages",
+        default=",".join(map(str, MEMORY_OCR_PAGES)),
+        help="lengths of the scanned PDFs of --sets memory (default %(default)s)",
+    )
+    parser.add_argument(
         "--memory-child", nargs=2, metavar=("PDF", "FORCE"), help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
@@ -689,7 +696,8 @@ def main(argv=None) -> int:
     if "memory" in wanted:
         with tempfile.TemporaryDirectory(prefix="ap-bench-memory-") as tmp:
             ratios.append("Peak RSS of a worker process (ru_maxrss of a fresh child):")
-            ratios.extend("  " + line for line in memory_lines(root, Path(tmp)))
+            lengths = tuple(int(n) for n in args.memory_ocr_pages.split(",") if n)
+            ratios.extend("  " + line for line in memory_lines(root, Path(tmp), lengths))
 
     print_report(sets, ratios, notes)
     print(
