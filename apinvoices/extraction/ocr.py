@@ -559,7 +559,7 @@ class _Turn:
 
 
 @dataclass(frozen=True)
-class _Prepared:
+class _QueuedPage:
     """A page made ready for Tesseract and written to ``path`` (so that no page image stays
     in memory while it waits for its batch)."""
 
@@ -574,7 +574,7 @@ class _Prepared:
 
 def _prepare_page(
     image: Image.Image, *, number: int, dpi: float, language: str | None, directory: str
-) -> tuple[_Prepared, str | None]:
+) -> tuple[_QueuedPage, str | None]:
     """Prepare one page, vote for its language unless the document's ``language`` is known,
     and write it to ``directory``. Returns the page and the language found on it (None when
     unsure)."""
@@ -592,7 +592,7 @@ def _prepare_page(
     # Uncompressed: a PNG costs ~0.1 CPU-s a page to write and Tesseract again to decode.
     prepared.save(path, format="PPM")
     languages = _with_english(found) if found else _languages()
-    return _Prepared(number, path, dpi, turn, original, languages, not language), found
+    return _QueuedPage(number, path, dpi, turn, original, languages, not language), found
 
 
 class _PageReader:
@@ -606,9 +606,9 @@ class _PageReader:
     def __init__(self, batch: int):
         self.batch = max(1, batch)
         self.pages: list[tuple[Page, _Turn]] = []
-        self._pending: list[_Prepared] = []
+        self._pending: list[_QueuedPage] = []
 
-    def add(self, page: _Prepared) -> None:
+    def add(self, page: _QueuedPage) -> None:
         if self._pending and (
             len(self._pending) >= self.batch or page.languages != self._pending[0].languages
         ):
@@ -632,7 +632,7 @@ class _PageReader:
                     os.remove(prepared.path)
 
 
-def _finish_page(prepared: _Prepared, words: list[Word]) -> tuple[Page, _Turn]:
+def _finish_page(prepared: _QueuedPage, words: list[Word]) -> tuple[Page, _Turn]:
     number, dpi, turn, languages = prepared.number, prepared.dpi, prepared.turn, prepared.languages
     with Image.open(prepared.path) as stored:
         size = stored.size
@@ -735,7 +735,7 @@ def _render(data: bytes, password: str | None, index: int) -> Image.Image:
 
 def _prepare_pdf_page(
     data: bytes, password: str | None, index: int, language: str | None, directory: str
-) -> tuple[_Prepared, str | None]:
+) -> tuple[_QueuedPage, str | None]:
     image = _render(data, password, index)
     try:
         return _prepare_page(
@@ -751,7 +751,7 @@ def _read_pdf_pages(
     indices: list[int],
     language: str | None,
     directory: str,
-    first: _Prepared | None = None,
+    first: _QueuedPage | None = None,
 ) -> list[tuple[Page, _Turn]]:
     """Render, prepare and read the pages at ``indices`` (after ``first``, already prepared),
     one rendered page in memory at a time, in batches of BATCH_PAGES."""
@@ -799,7 +799,7 @@ def _worker_init() -> None:
 
 
 def _worker_read(
-    indices: list[int], language: str | None, first: _Prepared | None
+    indices: list[int], language: str | None, first: _QueuedPage | None
 ) -> list[tuple[Page, _Turn]]:
     data, password, _, directory = _worker_pdf
     return _read_pdf_pages(data, password, indices, language, directory, first)
