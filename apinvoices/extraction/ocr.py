@@ -1,8 +1,9 @@
 """Invoice fields from scans and photos: Tesseract OCR with word confidences.
 
-Pages are handled one at a time (PDF pages rendered by pdfium at 300 dpi, TIFF frames, single
-images): orientation (EXIF, then Tesseract OSD), deskew, cleaning, then
-``pytesseract.image_to_data``. Words are converted to PDF points from the top-left corner and
+Pages are prepared one at a time (PDF pages rendered by pdfium at 300 dpi, TIFF frames, single
+images): orientation (EXIF, then Tesseract OSD), deskew, cleaning; then read in runs of up to
+BATCH_PAGES pages by one ``tesseract`` process (``pytesseract.image_to_data`` on a list file),
+since each process first spends ~0.25 CPU-s per language loading its models. Words are converted to PDF points from the top-left corner and
 go through the same field logic as the text layer (``layout.extract_invoice``); OCR word
 confidence lowers the confidence of every field read from those words.
 
