@@ -217,8 +217,10 @@ def raw_pdfplumber_seconds(pdfs: list[tuple[bytes, int]]) -> Clock:
     return clock
 
 
-def raw_tesseract_seconds(pdfs: list[tuple[bytes, int]], *, languages: str = "eng") -> Clock:
-    """Render each PDF page at 300 dpi with pdfium (or decode each image frame) and OCR it with
+def raw_tesseract_seconds(
+    pdfs: list[tuple[bytes, int]], *, languages: str = "eng", dpi: int = OCR_DPI
+) -> Clock:
+    """Render each PDF page at ``dpi`` with pdfium (or decode each image frame) and OCR it with
     the tesseract command
     (``pytesseract.image_to_string``, OMP_THREAD_LIMIT=1), nothing else: the engine as a user
     would run it by hand. English alone is the fastest a page can be read this way (the
@@ -233,7 +235,7 @@ def raw_tesseract_seconds(pdfs: list[tuple[bytes, int]], *, languages: str = "en
             if data[:5] == b"%PDF-":
                 document = pypdfium2.PdfDocument(data)
                 for index in range(len(document)):
-                    image = document[index].render(scale=OCR_DPI / 72).to_pil()
+                    image = document[index].render(scale=dpi / 72).to_pil()
                     pytesseract.image_to_string(image, lang=languages)
             else:  # a scan or photo as it came: every frame, no preparation
                 with Image.open(io.BytesIO(data)) as image:
@@ -252,15 +254,26 @@ def ocr_ratio_lines(label: str, stats: "SetStats", pdfs: list[tuple[bytes, int]]
     configured = getattr(settings, "AP_OCR_LANGUAGES", "eng")
     raw_all = raw_tesseract_seconds(pdfs, languages=configured)
     per_page = stats.cpu / pages
-    return [
+    lines = [
         f"{label}, {pages} pages: ours {stats.cpu:.2f} cpu-s = {per_page:.2f} cpu-s/page "
         f"-> {2 * 60 / per_page:.0f} pages/min on 2 cores (wall {stats.seconds:.1f} s)",
-        f"  raw tesseract eng: {raw_eng.cpu:.2f} cpu-s ({raw_eng.cpu / pages:.2f}/page, "
+        f"  raw tesseract eng at {OCR_DPI} dpi: {raw_eng.cpu:.2f} cpu-s "
+        f"({raw_eng.cpu / pages:.2f}/page, "
         f"{2 * 60 * pages / raw_eng.cpu:.0f} pages/min on 2 cores) -> ours/raw "
         f"{stats.cpu / raw_eng.cpu:.2f}x (wall {stats.seconds / raw_eng.wall:.2f}x)",
         f"  raw tesseract {configured}: {raw_all.cpu:.2f} cpu-s ({raw_all.cpu / pages:.2f}/page) "
         f"-> ours/raw {stats.cpu / raw_all.cpu:.2f}x",
     ]
+    from apinvoices.extraction import ocr
+
+    if ocr.RENDER_DPI != OCR_DPI:
+        # Ours renders PDFs at a lower resolution: raw Tesseract on the same rendering too.
+        raw_ours = raw_tesseract_seconds(pdfs, languages="eng", dpi=ocr.RENDER_DPI)
+        lines.append(
+            f"  raw tesseract eng at {ocr.RENDER_DPI} dpi (ours): {raw_ours.cpu:.2f} cpu-s "
+            f"({raw_ours.cpu / pages:.2f}/page) -> ours/raw {stats.cpu / raw_ours.cpu:.2f}x"
+        )
+    return lines
 
 
 def invoice2data_expected(path: Path) -> dict:
@@ -390,7 +403,7 @@ def demo_sets(tmp: Path, *, quick: bool, demo_dir: Path | None) -> tuple[dict[st
 # --- memory ---------------------------------------------------------------------------------------
 
 MEMORY_TEXT_PAGES = 300
-MEMORY_OCR_PAGES = (10, 60)  # OCR peak RSS measured at two lengths: flat means streamed
+MEMORY_OCR_PAGES = (10, 60, 300)  # OCR peak RSS at three lengths: flat means streamed
 
 
 def build_text_pdf(sources: list[Path], pages: int) -> bytes:
@@ -470,7 +483,9 @@ def measure_memory(path: Path, force: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def memory_lines(root: Path, tmp: Path) -> list[str]:
+def memory_lines(
+    root: Path, tmp: Path, ocr_pages: tuple[int, ...] = MEMORY_OCR_PAGES
+) -> list[str]:
     """Peak RSS of a worker (a fresh child process) extracting long PDFs."""
     sources = sorted((root / "zugferd-corpus/XML-Rechnung/FX").glob("*.pdf"))
     lines = []
@@ -485,7 +500,7 @@ def memory_lines(root: Path, tmp: Path) -> list[str]:
         f"{MEMORY_TEXT_PAGES} pages {big['maxrss_kb'] / 1024:.0f} MB "
         f"({big['cpu']:.1f} cpu-s, {big['fields']} fields)"
     )
-    for pages in MEMORY_OCR_PAGES:
+    for pages in ocr_pages:
         scan = tmp / f"scan-{pages}.pdf"
         scan.write_bytes(build_scanned_pdf(sources, pages))
         got = measure_memory(scan, "ocr")
@@ -589,6 +604,11 @@ def main(argv=None) -> int:
         "--demo-dir", type=Path, help="a generated set: python -m apinvoices.demo.corpus DIR"
     )
     parser.add_argument(
+        "--memory-ocr-pages",
+        default=",".join(map(str, MEMORY_OCR_PAGES)),
+        help="lengths of the scanned PDFs of --sets memory (default %(default)s)",
+    )
+    parser.add_argument(
         "--memory-child", nargs=2, metavar=("PDF", "FORCE"), help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
@@ -689,7 +709,8 @@ def main(argv=None) -> int:
     if "memory" in wanted:
         with tempfile.TemporaryDirectory(prefix="ap-bench-memory-") as tmp:
             ratios.append("Peak RSS of a worker process (ru_maxrss of a fresh child):")
-            ratios.extend("  " + line for line in memory_lines(root, Path(tmp)))
+            lengths = tuple(int(n) for n in args.memory_ocr_pages.split(",") if n)
+            ratios.extend("  " + line for line in memory_lines(root, Path(tmp), lengths))
 
     print_report(sets, ratios, notes)
     print(

@@ -1,8 +1,9 @@
 """Invoice fields from scans and photos: Tesseract OCR with word confidences.
 
-Pages are handled one at a time (PDF pages rendered by pdfium at 300 dpi, TIFF frames, single
-images): orientation (EXIF, then Tesseract OSD), deskew, cleaning, then
-``pytesseract.image_to_data``. Words are converted to PDF points from the top-left corner and
+Pages are prepared one at a time (PDF pages rendered by pdfium at 300 dpi, TIFF frames, single
+images): orientation (EXIF, then Tesseract OSD), deskew, cleaning; then read in runs of up to
+BATCH_PAGES pages by one ``tesseract`` process (``pytesseract.image_to_data`` on a list file),
+since each process first spends ~0.25 CPU-s per language loading its models. Words are converted to PDF points from the top-left corner and
 go through the same field logic as the text layer (``layout.extract_invoice``); OCR word
 confidence lowers the confidence of every field read from those words.
 
@@ -18,6 +19,7 @@ import logging
 import math
 import os
 import re
+import tempfile
 import threading
 import warnings
 import weakref
@@ -46,6 +48,9 @@ from apinvoices.extraction.types import BBox, ExtractedInvoice
 logger = logging.getLogger(__name__)
 
 RENDER_DPI = 300
+# Pages read by one tesseract process (each process loads its models first: ~0.25 CPU-s per
+# language); that many prepared pages wait on disk, ~9 MB each at 300 dpi.
+BATCH_PAGES = 8
 DEFAULT_LANGUAGES = "eng+deu+fra+nld+spa+ita"
 DEFAULT_MAX_IMAGE_PIXELS = 80_000_000
 # A page narrower than this (after EXIF rotation) cannot hold legible 10-pt text.
@@ -371,9 +376,63 @@ def tesseract_data(image: Image.Image, *, languages: str, psm: int = 11) -> list
     return words
 
 
-def _tesseract_data_cli(image: Image.Image, *, languages: str, psm: int) -> list[tuple]:
+def tesseract_pages(paths: list[str], *, languages: str, psm: int = 11) -> list[list[tuple]]:
+    """The words of each page image file in ``paths`` (as :func:`tesseract_data`), in order.
+
+    Guarantee: one ``tesseract`` process reads all of them. Each process pays for loading its
+    models before it reads anything: ~0.25 CPU-s per language with Debian's 5.3 (measured on a
+    blank page; most of it builds the universal ambiguity table), so 0.5 of the ~1.6 CPU-s a
+    dense page costs with "deu+eng". Through tesserocr the models stay loaded anyway.
+    """
+    if not paths:
+        return []
+    tesserocr = _tesserocr()
+    if tesserocr is not None:
+        found = []
+        for path in paths:
+            with Image.open(path) as image:
+                found.append(tesseract_data(image, languages=languages, psm=psm))
+        return found
+    if len(paths) == 1:
+        return [_tesseract_data_cli(paths[0], languages=languages, psm=psm)]
+    # Tesseract reads a text file that names one image per line as a multi-page document and
+    # numbers the pages of its TSV from 1 in that order.
+    listing = os.path.join(os.path.dirname(paths[0]), f"pages-{os.getpid()}.txt")
+    with open(listing, "w", encoding="utf-8") as handle:
+        handle.write("".join(f"{path}\n" for path in paths))
     try:
-        data = pytesseract.image_to_data(
+        data = _image_to_data(listing, languages=languages, psm=psm)
+    finally:
+        os.remove(listing)
+    found = [[] for _ in paths]
+    for number, *word in zip(
+        data["page_num"],
+        data["text"],
+        data["conf"],
+        data["left"],
+        data["top"],
+        data["width"],
+        data["height"],
+    ):
+        if 1 <= int(number) <= len(paths):
+            found[int(number) - 1].append(tuple(word))
+    return found
+
+
+def _tesseract_data_cli(image: Image.Image | str, *, languages: str, psm: int) -> list[tuple]:
+    if isinstance(image, Image.Image) and image.mode in ("L", "RGB", "1"):
+        # pytesseract writes the image it is given as a PNG unless told its format: PNM is
+        # written and decoded without compression (PNG: ~0.1 CPU-s a 300-dpi page to write).
+        image.format = "PPM"
+    data = _image_to_data(image, languages=languages, psm=psm)
+    return list(
+        zip(data["text"], data["conf"], data["left"], data["top"], data["width"], data["height"])
+    )
+
+
+def _image_to_data(image: Image.Image | str, *, languages: str, psm: int) -> dict:
+    try:
+        return pytesseract.image_to_data(
             image, lang=languages, config=f"--psm {psm}", output_type=pytesseract.Output.DICT
         )
     except pytesseract.TesseractNotFoundError as err:
@@ -382,9 +441,6 @@ def _tesseract_data_cli(image: Image.Image, *, languages: str, psm: int) -> list
         if "language" in str(err).lower() or "traineddata" in str(err).lower():
             raise _unavailable(err) from err
         raise
-    return list(
-        zip(data["text"], data["conf"], data["left"], data["top"], data["width"], data["height"])
-    )
 
 
 # --- Language ---------------------------------------------------------------------------------
@@ -507,6 +563,10 @@ def ocr_words(
     # Sparse-text mode (psm 11): invoices are forms, and the automatic layout mode (3) drops
     # whole amount columns next to table rules; lines are rebuilt from positions.
     data = tesseract_data(image, languages=languages or _languages(), psm=11)
+    return _words(data, page=page, dpi=dpi)
+
+
+def _words(data: list[tuple], *, page: int, dpi: float) -> list[Word]:
     scale = 72.0 / dpi
     words = []
     for text, conf, left, top, width, height in data:
@@ -517,10 +577,10 @@ def ocr_words(
         words.append(
             Word(
                 text=text,
-                x0=left * scale,
-                top=top * scale,
-                x1=(left + width) * scale,
-                bottom=(top + height) * scale,
+                x0=int(left) * scale,
+                top=int(top) * scale,
+                x1=(int(left) + int(width)) * scale,
+                bottom=(int(top) + int(height)) * scale,
                 page=page,
                 conf=max(0.0, min(conf / 100.0, 1.0)),
             )
@@ -558,32 +618,93 @@ class _Turn:
         return BBox(min(xs), min(ys), max(xs), max(ys))
 
 
-def _ocr_page(
-    image: Image.Image, *, number: int, dpi: float, language: str | None = None
-) -> tuple[Page, _Turn, str | None]:
-    """Read one page; ``language`` is the document's language found on an earlier page.
-    Returns the page, how it was turned, and the language found on it (None when unsure)."""
+@dataclass(frozen=True)
+class _QueuedPage:
+    """A page made ready for Tesseract and written to ``path`` (so that no page image stays
+    in memory while it waits for its batch)."""
+
+    number: int
+    path: str
+    dpi: float
+    turn: int  # clockwise turn ``prepare`` applied
+    frame: tuple[float, float]  # the page before that turn, in points (see ``Prepared``)
+    warp: imageprep.PageWarp | None  # maps the frame back to the photo it was cut out of
+    languages: str
+    probed: bool  # ``languages`` was voted on this page (not known from an earlier one)
+
+
+def _prepare_page(
+    image: Image.Image, *, number: int, dpi: float, language: str | None, directory: str
+) -> tuple[_QueuedPage, str | None]:
+    """Prepare one page, vote for its language unless the document's ``language`` is known,
+    and write it to ``directory``. Returns the page and the language found on it (None when
+    unsure)."""
     ready = prepare(image, dpi=dpi)
     prepared, turn, dpi = ready.image, ready.turn, ready.dpi
     found = language or detect_language(prepared)
+    path = os.path.join(directory, f"page-{number:05d}.pgm")
+    # Uncompressed: a PNG costs ~0.1 CPU-s a page to write and Tesseract again to decode.
+    prepared.save(path, format="PPM")
     languages = _with_english(found) if found else _languages()
-    words = ocr_words(prepared, page=number, dpi=dpi, languages=languages)
-    if _reads_badly(words):
-        # Perhaps upside down or sideways: ask OSD, and read again only if it says so.
-        rotate = orientation(prepared)
-        if rotate:
-            turned = rotate_upright(prepared, rotate)
-            if not language:
-                found = detect_language(turned)
-                languages = _with_english(found) if found else _languages()
-            retry = ocr_words(turned, page=number, dpi=dpi, languages=languages)
-            if _mean_conf(retry) > _mean_conf(words):
-                words, prepared, turn = retry, turned, (turn + rotate) % 360
+    return _QueuedPage(number, path, dpi, turn, ready.frame, ready.warp, languages, not language), found
+
+
+class _PageReader:
+    """Reads prepared pages in batches of up to ``batch`` pages, one ``tesseract`` process a
+    batch (see :func:`tesseract_pages` for why), keeping only the words.
+
+    Guarantees: pages come back in the order they were added, each with how it was turned; a
+    batch holds pages of one language set; a page's file is removed once it is read.
+    """
+
+    def __init__(self, batch: int):
+        self.batch = max(1, batch)
+        self.pages: list[tuple[Page, _Turn]] = []
+        self._pending: list[_QueuedPage] = []
+
+    def add(self, page: _QueuedPage) -> None:
+        if self._pending and (
+            len(self._pending) >= self.batch or page.languages != self._pending[0].languages
+        ):
+            self.flush()
+        self._pending.append(page)
+
+    def flush(self) -> None:
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        try:
+            data = tesseract_pages(
+                [p.path for p in pending], languages=pending[0].languages, psm=11
+            )
+            for prepared, found in zip(pending, data):
+                words = _words(found, page=prepared.number, dpi=prepared.dpi)
+                self.pages.append(_finish_page(prepared, words))
+        finally:
+            for prepared in pending:
+                if os.path.exists(prepared.path):
+                    os.remove(prepared.path)
+
+
+def _finish_page(prepared: _QueuedPage, words: list[Word]) -> tuple[Page, _Turn]:
+    number, dpi, turn, languages = prepared.number, prepared.dpi, prepared.turn, prepared.languages
+    with Image.open(prepared.path) as stored:
+        size = stored.size
+        if _reads_badly(words):
+            # Perhaps upside down or sideways: ask OSD, and read again only if it says so.
+            image = stored.convert("L")
+            rotate = orientation(image)
+            if rotate:
+                turned = rotate_upright(image, rotate)
+                if prepared.probed:
+                    found = detect_language(turned)
+                    languages = _with_english(found) if found else _languages()
+                retry = ocr_words(turned, page=number, dpi=dpi, languages=languages)
+                if _mean_conf(retry) > _mean_conf(words):
+                    words, size, turn = retry, turned.size, (turn + rotate) % 360
     scale = 72.0 / dpi
-    page = Page(
-        number=number, width=prepared.width * scale, height=prepared.height * scale, words=words
-    )
-    return page, _Turn(turn, *ready.frame, warp=ready.warp), found
+    page = Page(number=number, width=size[0] * scale, height=size[1] * scale, words=words)
+    return page, _Turn(turn, *prepared.frame, warp=prepared.warp)
 
 
 def _mean_conf(words: list[Word]) -> float:
@@ -666,21 +787,43 @@ def _render(data: bytes, password: str | None, index: int) -> Image.Image:
         document.close()
 
 
-def _read_pdf_page(
-    data: bytes, password: str | None, index: int, language: str | None
-) -> tuple[Page, _Turn, str | None]:
+def _prepare_pdf_page(
+    data: bytes, password: str | None, index: int, language: str | None, directory: str
+) -> tuple[_QueuedPage, str | None]:
     image = _render(data, password, index)
     try:
-        return _ocr_page(image, number=index + 1, dpi=RENDER_DPI, language=language)
+        return _prepare_page(
+            image, number=index + 1, dpi=RENDER_DPI, language=language, directory=directory
+        )
     finally:
         del image
+
+
+def _read_pdf_pages(
+    data: bytes,
+    password: str | None,
+    indices: list[int],
+    language: str | None,
+    directory: str,
+    first: _QueuedPage | None = None,
+) -> list[tuple[Page, _Turn]]:
+    """Render, prepare and read the pages at ``indices`` (after ``first``, already prepared),
+    one rendered page in memory at a time, in batches of BATCH_PAGES."""
+    reader = _PageReader(BATCH_PAGES)
+    if first is not None:
+        reader.add(first)
+    for index in indices:
+        prepared, found = _prepare_pdf_page(data, password, index, language, directory)
+        language = language or found
+        reader.add(prepared)
+    reader.flush()
+    return reader.pages
 
 
 def _workers(pages: int) -> int:
     """Processes to read a PDF's pages with: ``AP_OCR_WORKERS`` (default: the CPU count, at
     most 2, since Tesseract runs single-threaded with OMP_THREAD_LIMIT=1), never more than
-    the pages after the first, and 1 inside a daemonic process (a django-q2 worker may not
-    have children)."""
+    the pages, and 1 inside a daemonic process (a django-q2 worker may not have children)."""
     import multiprocessing
 
     configured = _setting("AP_OCR_WORKERS", None)
@@ -690,9 +833,16 @@ def _workers(pages: int) -> int:
     return max(1, min(wanted, pages))
 
 
+def _chunks(count: int, workers: int) -> list[list[int]]:
+    """Page indices split into runs for the pool: as even as ``workers`` allow, at least two
+    pages (a run costs one model load, ~0.5 CPU-s) and at most BATCH_PAGES a run."""
+    size = min(BATCH_PAGES, max(2, -(-count // max(1, workers))))
+    return [list(range(start, min(start + size, count))) for start in range(0, count, size)]
+
+
 # What a pool worker reads from; set in the parent before the pool forks, so that the PDF bytes
 # are shared copy-on-write instead of being pickled into every task.
-_worker_pdf: tuple[bytes, str | None, dict] | None = None
+_worker_pdf: tuple[bytes, str | None, dict, str] | None = None
 
 
 def _worker_init() -> None:
@@ -702,19 +852,22 @@ def _worker_init() -> None:
     _settings_override.update(_worker_pdf[2])
 
 
-def _worker_read(index: int, language: str | None) -> tuple[Page, _Turn, str | None]:
-    data, password, _ = _worker_pdf
-    return _read_pdf_page(data, password, index, language)
+def _worker_read(
+    indices: list[int], language: str | None, first: _QueuedPage | None
+) -> list[tuple[Page, _Turn]]:
+    data, password, _, directory = _worker_pdf
+    return _read_pdf_pages(data, password, indices, language, directory, first)
 
 
 def extract_pdf_ocr(
     data: bytes, *, password: str | None = None, max_pages: int | None = None
 ) -> ExtractedInvoice:
-    """OCR every page of a PDF, rendered at 300 dpi.
+    """OCR every page of a PDF, rendered at RENDER_DPI.
 
-    Guarantees: each process holds one rendered page at a time (``RENDER_METER``); the first
-    page is read here and sets the document's language; the other pages are read by
-    ``_workers`` processes in parallel (the page order of the result is the PDF's).
+    Guarantees: each process holds one rendered page at a time (``RENDER_METER``); prepared
+    pages wait for their batch on disk, at most BATCH_PAGES per process; the first page sets
+    the document's language; runs of pages (``_chunks``) are read by ``_workers`` processes in
+    parallel, one ``tesseract`` process per run (the page order of the result is the PDF's).
 
     Raises :class:`ExtractionError`: ``ENCRYPTED_PDF``, ``WRONG_PASSWORD``, ``CORRUPT_PDF``,
     ``TOO_MANY_PAGES`` (before any page is rendered), ``IMAGE_TOO_POOR`` (nothing readable),
@@ -722,24 +875,17 @@ def extract_pdf_ocr(
     """
     count = count_pdf_pages(data, password=password)
     check_page_limit(count, max_pages)
-    pages: list[Page] = []
-    turns: dict[int, _Turn] = {}
-    page, turns[1], language = _read_pdf_page(data, password, 0, None)
-    pages.append(page)
-    workers = _workers(count - 1)
-    if workers <= 1 or count <= 2:
-        for index in range(1, count):
-            page, turns[index + 1], found = _read_pdf_page(data, password, index, language)
-            language = language or found
-            pages.append(page)
-    else:
-        for page, turn, _ in _read_in_pool(data, password, count, language, workers):
-            pages.append(page)
-            turns[page.number] = turn
-    return _finish(pages, turns)
+    with tempfile.TemporaryDirectory(prefix="ap-ocr-") as directory:
+        first, language = _prepare_pdf_page(data, password, 0, None, directory)
+        chunks = _chunks(count, _workers(count))
+        if len(chunks) <= 1 or _workers(count) <= 1:
+            read = _read_pdf_pages(data, password, range(1, count), language, directory, first)
+        else:
+            read = _read_in_pool(data, password, chunks, language, first, directory)
+    return _finish([page for page, _ in read], {page.number: turn for page, turn in read})
 
 
-def _read_in_pool(data, password, count, language, workers):
+def _read_in_pool(data, password, chunks, language, first, directory):
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -748,17 +894,24 @@ def _read_in_pool(data, password, count, language, workers):
         name: _setting(name, None)
         for name in ("AP_OCR_LANGUAGES", "AP_TESSDATA_DIR", "AP_OCR_ENGINE")
     }
-    _worker_pdf = (data, password, overrides)
+    _worker_pdf = (data, password, overrides, directory)
+    # The first page is prepared already (it voted for the language): it opens the first run.
+    runs = [[i for i in chunk if i != first.number - 1] for chunk in chunks]
+    firsts = [first] + [None] * (len(chunks) - 1)
     try:
         # fork: the children start in a millisecond with the PDF bytes already in memory; they
         # only render and OCR (no database, no threads of their own).
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(
-            max_workers=workers, mp_context=context, initializer=_worker_init
+            max_workers=min(len(chunks), _workers(sum(map(len, chunks)))),
+            mp_context=context,
+            initializer=_worker_init,
         ) as pool:
-            yield from pool.map(
-                _worker_read, range(1, count), [language] * (count - 1), chunksize=1
-            )
+            return [
+                read
+                for run in pool.map(_worker_read, runs, [language] * len(runs), firsts)
+                for read in run
+            ]
     finally:
         _worker_pdf = None
 
@@ -812,10 +965,11 @@ def extract_image_ocr(data: bytes, *, max_pages: int | None = None) -> Extracted
         raise _bomb(width, height, limit)
     frames = getattr(image, "n_frames", 1)
     check_page_limit(frames, max_pages)
-    pages: list[Page] = []
     poor: list[tuple[int, ExtractionError]] = []
-    turns: dict[int, _Turn] = {}
     language: str | None = None
+    reader = _PageReader(BATCH_PAGES)
+    workdir = tempfile.TemporaryDirectory(prefix="ap-ocr-")
+    directory = workdir.name
     try:
         for number, frame in enumerate(ImageSequence.Iterator(image), start=1):
             if frame.size[0] * frame.size[1] > limit:
@@ -837,15 +991,25 @@ def extract_image_ocr(data: bytes, *, max_pages: int | None = None) -> Extracted
                     raise
                 poor.append((number, err))
                 continue
-            page, turns[number], language = _ocr_page(
-                page_image, number=number, dpi=_dpi(page_image), language=language
+            prepared, found = _prepare_page(
+                page_image,
+                number=number,
+                dpi=_dpi(page_image),
+                language=language,
+                directory=directory,
             )
-            pages.append(page)
+            del page_image
+            language = language or found
+            reader.add(prepared)
+        reader.flush()
     finally:
         image.close()
-    if not pages:
+        workdir.cleanup()
+    if not reader.pages:
         raise poor[0][1]
-    result = _finish(pages, turns)
+    result = _finish(
+        [page for page, _ in reader.pages], {page.number: turn for page, turn in reader.pages}
+    )
     result.page_count = frames
     result.warnings += [f"page {number} not read: {err.message}" for number, err in poor]
     return result
