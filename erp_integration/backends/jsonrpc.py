@@ -23,6 +23,7 @@ import base64
 import datetime as dt
 import itertools
 import json
+import re
 from decimal import Decimal
 from http import HTTPStatus
 from typing import Any
@@ -93,6 +94,19 @@ class TrytonUserError(ErpError):
         if self.kind == "UserWarning" and self.tryton_args:
             return str(self.tryton_args[0])
         return ""
+
+    @property
+    def missing_ids(self) -> frozenset[int]:
+        """Record ids of an "access records that don't exist" refusal (deleted meanwhile by
+        another session); empty for any other refusal."""
+        found = _MISSING_RECORDS.search(self.message)
+        if not found:
+            return frozenset()
+        return frozenset(int(n) for n in re.findall(r"\d+", found.group(1)))
+
+
+# Tryton's message, in the session's language (we log in with "en").
+_MISSING_RECORDS = re.compile(r'records "([\d,\s]+)" of .+ that don.t exist')
 
 
 def _tryton_message(kind: str, args: list) -> str:

@@ -310,7 +310,10 @@ class TrytonBackend(ErpBackend):
                 if similar and self._similar_foreign(payload, own):
                     # Similar to a document that is not ours: a real duplicate. Never acknowledge.
                     raise
-                if not similar and own in fresh:
+                # Tryton's own duplicate check reads the other drafts with our key; one deleted
+                # by a concurrent caller meanwhile makes the post fail on that record, not ours.
+                gone_elsewhere = bool(err.missing_ids) and own not in err.missing_ids
+                if not similar and own in fresh and not gone_elsewhere:
                     raise
                 last = err  # a concurrent caller's draft, or ours deleted by it: look again
                 time.sleep(CONVERGE_PAUSE)

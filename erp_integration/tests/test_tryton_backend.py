@@ -588,3 +588,14 @@ def test_fractional_quantities_keep_their_value(tryton_server, reader):
     line, = _lines_of(reader, result.erp_id)
     assert (line["quantity"], line["unit_price"], line["amount"]) == (
         2.5, Decimal("19.9900"), Decimal("49.98"))
+
+
+def test_a_refusal_on_records_deleted_meanwhile_names_them():
+    """How the race above is told apart: Tryton's duplicate check read a concurrent caller's
+    draft that caller deleted, which is not a refusal of our own invoice."""
+    from erp_integration.backends.jsonrpc import TrytonUserError
+
+    gone = 'You are trying to read records "16, 17" of "Account Invoice" that don\'t exist.'
+    assert TrytonUserError("AccessError", [gone], gone).missing_ids == {16, 17}
+    refused = "The invoice date is outside every open fiscal year."
+    assert TrytonUserError("UserError", [refused], refused).missing_ids == frozenset()
