@@ -62,8 +62,7 @@ def worker_backend(name: str | None = None) -> ErpBackend:
 
     if name is None:
         name = settings.AP_ERP_BACKEND
-    cache: dict = getattr(_worker, "backends", None) or {}
-    _worker.backends = cache
+    cache: dict = _worker.__dict__.setdefault("backends", {})
     fresh = get_backend(name)
     if not fresh.reusable:
         return fresh
@@ -79,7 +78,7 @@ def worker_backend(name: str | None = None) -> ErpBackend:
 
 def forget_worker_backend(name: str | None = None) -> None:
     """Drop this thread's reused backend for ``name`` (all of them when None)."""
-    cache: dict = getattr(_worker, "backends", None) or {}
+    cache: dict = _worker.__dict__.setdefault("backends", {})
     if name is None:
         cache.clear()
     else:
