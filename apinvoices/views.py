@@ -21,10 +21,11 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST, require_safe
 
-from apinvoices.exceptions import InvalidTransition
+from apinvoices.exceptions import ApplicationError, InvalidTransition
 from apinvoices.forms import InboxFilterForm, client_ip
 from apinvoices.models import Document, Invoice
 from apinvoices.money import quantize_amount
+from apinvoices.services.extraction import invoice_extraction_retry
 from apinvoices.services.review import EDIT_STATES
 from apinvoices.selectors import (
     WORK_TAB,
@@ -218,6 +219,8 @@ def invoice_detail(request, pk: int):
         "can_void": INVOICE_MACHINE.can(invoice.state, Invoice.State.VOID)
         and request.user.has_perm("apinvoices.void_invoice", invoice),
         "can_view_document": can_view_document,
+        "can_extract_again": invoice.state == Invoice.State.EXTRACTION_FAILED
+        and request.user.has_perm("apinvoices.edit_invoice", invoice),
         # Fields are editable where an edit makes sense: clerk work, or in approval (re-routed).
         "can_edit": request.user.has_perm("apinvoices.edit_invoice", invoice)
         and invoice.state in EDIT_STATES,
@@ -267,6 +270,19 @@ def invoice_void(request, pk: int):
         messages.error(request, _("Nothing changed: %(why)s") % {"why": err.message})
     else:
         messages.success(request, _("Invoice %(number)s is void.") % {"number": invoice})
+    return HttpResponseRedirect(reverse("apinvoices:invoice_detail", args=[invoice.pk]))
+
+
+@require_POST
+def invoice_extract_again(request, pk: int):
+    invoice = get_object_or_404(Invoice, pk=pk)
+    _require(request, "apinvoices.edit_invoice", invoice)
+    try:
+        invoice_extraction_retry(invoice=invoice, actor=request.user)
+    except ApplicationError as err:
+        messages.error(request, _("Nothing changed: %(why)s") % {"why": err.message})
+    else:
+        messages.success(request, _("The document is being read again."))
     return HttpResponseRedirect(reverse("apinvoices:invoice_detail", args=[invoice.pk]))
 
 

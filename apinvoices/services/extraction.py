@@ -123,6 +123,24 @@ def invoice_extract(*, invoice_id: int, actor=None, source: str = "task:extract"
     return invoice_evaluate(invoice=invoice, source=source)
 
 
+def invoice_extraction_retry(*, invoice: Invoice, actor) -> Invoice:
+    """A clerk's "Read again" on an invoice whose extraction failed: back to ``extracting`` and
+    the extraction task queued, in one transaction (the task commits with the state change).
+    Earlier runs and clerk edits are kept. Raises ApplicationError in any other state."""
+    from apinvoices.exceptions import ApplicationError
+    from apinvoices.ingestion.service import EXTRACT_TASK
+    from apinvoices.queueing import enqueue_with_transaction
+
+    if invoice.state != S.EXTRACTION_FAILED:
+        raise ApplicationError(f"Only an invoice whose reading failed can be read again; this one is {invoice.get_state_display().lower()}.")
+    with transaction.atomic():
+        invoice = invoice_transition(
+            invoice=invoice, to=S.EXTRACTING, actor=actor, reason="Read again at a clerk's request.",
+        )
+        enqueue_with_transaction(EXTRACT_TASK, invoice.pk, task_name=f"extract-invoice-{invoice.pk}", group="extract")
+    return invoice
+
+
 def _fail(invoice, extraction, started, *, code: str, message: str, actor, source: str) -> Invoice:
     with transaction.atomic():
         extraction.status = Extraction.Status.FAILED

@@ -116,3 +116,36 @@ def test_a_run_younger_than_the_task_timeout_is_not_taken_for_dead(settings):
 
     assert extract_invoice(invoice.pk) not in READ_FAILED
     assert Extraction.objects.filter(document=invoice.document, status="running").count() == 1
+
+
+def test_a_clerk_reads_a_failed_invoice_again_from_its_page(client, settings, django_capture_on_commit_callbacks):
+    """GIVEN an invoice whose reading failed (here: the worker died on every delivery)
+    WHEN a clerk presses "Read again" on its page
+    THEN it goes back to extracting, is read (tasks run inline in tests) and the timeline
+    names the clerk; on an invoice that was read the button is absent and a POST changes nothing."""
+    from apinvoices.tests.factories import UserFactory
+    from apinvoices.roles import Role
+    from django.contrib.auth.models import Group
+
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "timeout": 60, "max_attempts": 3}
+    invoice = _pdf_invoice()
+    _cut_off_runs(invoice, 2, seconds_ago=120)
+    assert extract_invoice(invoice.pk) == Invoice.State.EXTRACTION_FAILED
+    clerk = UserFactory(username="reader")
+    clerk.groups.add(Group.objects.get(name=Role.CLERK.value))
+    client.force_login(clerk)
+    page = client.get(f"/invoices/{invoice.pk}/")
+    assert b'id="extract-again"' in page.content
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/invoices/{invoice.pk}/extract/")
+
+    assert response.status_code == 302
+    invoice.refresh_from_db()
+    assert invoice.state not in READ_FAILED
+    assert InvoiceEvent.objects.filter(invoice=invoice, actor=clerk, to_state=Invoice.State.EXTRACTING).exists()
+    assert b'id="extract-again"' not in client.get(f"/invoices/{invoice.pk}/").content
+    state = invoice.state
+    client.post(f"/invoices/{invoice.pk}/extract/")
+    invoice.refresh_from_db()
+    assert invoice.state == state

@@ -68,6 +68,10 @@ EXPECTATIONS: dict[str, Expect] = {
     "apinvoices:invoice_void": Expect(
         get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403"), kwargs=_invoice, missing=404
     ),
+    # The world's invoice was read: a clerk's "Read again" is refused with a message.
+    "apinvoices:invoice_extract_again": Expect(
+        get=LOGGED_IN_ONLY_405, post=row("302 302 403 302 403 403"), kwargs=_invoice, missing=404
+    ),
     "apinvoices:document_original": Expect(get=STAFF_AND_AUDITOR, kwargs=_document, missing=404),
     # An empty POST renders the page with no results; uploading is for clerks and AP admins.
     "apinvoices:upload": Expect(get=row("302 200 403 200 403 403"), post=row("302 200 403 200 403 403")),
