@@ -1617,7 +1617,7 @@ VAT_PATTERN = re.compile(
     r"SI|SK|CHE|XI)[\s.\-]?[0-9A-Z][0-9A-Z\s.\-]{6,16}[0-9A-Z])\b"
 )
 # OCR reads of an IBAN: letters and digits that Tesseract confuses are allowed anywhere.
-OCR_IBAN_PATTERN = re.compile(r"\b([A-Z5801]{2}[0-9OSIlBZG]{2}(?:[ ]?[A-Za-z0-9]{1,5}){2,9})\b")
+OCR_IBAN_PATTERN = re.compile(r"\b([A-Za-z5801]{2}[0-9OSIlBZG]{2}(?:[ ]?[A-Za-z0-9]{1,5}){2,9})\b")
 _TO_DIGIT = str.maketrans(
     {
         "O": "0",
@@ -1683,6 +1683,7 @@ BIC_PATTERN = re.compile(r"\b([A-Z]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?)\b")
 
 # Checksum validation lives in one place (``identifiers``); re-exported for the layout code.
 normalize_iban = identifiers.normalize_iban
+iban_from_ocr = identifiers.iban_from_ocr
 iban_shaped = identifiers.iban_shaped
 normalize_tax_id = identifiers.normalize_tax_id
 normalize_bic = identifiers.normalize_bic

@@ -105,6 +105,46 @@ def iban_shaped(raw: str | None) -> str | None:
     return value if spec is not None and spec.iban_length == len(value) else None
 
 
+# Characters OCR reads for a digit, and for a letter, where the IBAN's structure says which
+# one must stand there.
+_AS_DIGIT = str.maketrans("OoDQIl|iSsBZzG", "00001111558226")
+_AS_LETTER = str.maketrans("0125864", "OIZSBGA")
+_BBAN_PART = re.compile(r"(\d+)!([nace])")
+
+
+def iban_from_ocr(raw: str | None) -> str | None:
+    """The valid IBAN an OCR read stands for once each character is read as the kind its
+    position must hold, else None.
+
+    The country code is two letters and the check digits are digits; the rest follows the
+    country's BBAN format (schwifty's ``bban_spec``: ``n`` digits, ``a`` letters, ``c``
+    either), so "DEO4 2004 ..." is DE04 and "NL91 ABNA 0417 1643 OD" is NL91ABNA0417164300.
+    Nothing is swapped where a position may hold either kind, and the result must still pass
+    the length and mod-97 check of the whole number: a mapping OCR did not cause fails it
+    (a random string passes with a chance of about 1 in 97).
+    """
+    compact = re.sub(r"[\s.\-_]+", "", raw or "")
+    if len(compact) < 15:
+        return None
+    country = compact[:2].translate(_AS_LETTER).upper()
+    try:
+        spec = registry.get_iban_spec(country)
+    except (SchwiftyException, KeyError, ValueError):
+        return None
+    if spec is None or len(compact) != spec.iban_length:
+        return None
+    parts, pos = [country, compact[2:4].translate(_AS_DIGIT)], 4
+    for count, kind in _BBAN_PART.findall(spec.bban_spec):
+        chunk = compact[pos : pos + int(count)]
+        pos += int(count)
+        if kind == "n":
+            chunk = chunk.translate(_AS_DIGIT)
+        elif kind == "a":
+            chunk = chunk.translate(_AS_LETTER)
+        parts.append(chunk.upper())
+    return normalize_iban("".join(parts))
+
+
 def is_valid_iban(raw: str | None) -> bool:
     return normalize_iban(raw) is not None
 

@@ -1387,28 +1387,50 @@ def _context_before(page: Page, line: Line, start: int, lines_above: int = 2) ->
     return above + " " + line.text[:start]
 
 
+def _read_iban(raw: str, ocr: bool) -> tuple[str | None, bool]:
+    """(the valid IBAN ``raw`` is, whether OCR look-alikes had to be read by position)."""
+    iban = F.normalize_iban(raw)
+    if iban is None and ocr:
+        iban = F.iban_from_ocr(raw)
+        return iban, iban is not None
+    return iban, False
+
+
 def _vendor_iban(ctx: _Context) -> Candidate | None:
     found: dict[str, list[Candidate]] = {}
+    # On OCR a letter may stand where the IBAN's structure needs a digit ("DEO4 2004 ..."),
+    # or the country in lower case ("it58"); only the structure and the checksum decide.
+    patterns = (F.IBAN_PATTERN, F.OCR_IBAN_PATTERN) if ctx.ocr else (F.IBAN_PATTERN,)
     for page in ctx.pages:
         for index, line in enumerate(page.lines):
-            for match in F.IBAN_PATTERN.finditer(line.text):
+            seen: set[int] = set()
+            for match in (m for pattern in patterns for m in pattern.finditer(line.text)):
+                if match.start(1) in seen:
+                    continue
+                seen.add(match.start(1))
                 raw = match.group(1)
                 groups = raw.split(" ")
                 iban = None
                 end = match.end(1)
+                repaired = False
                 while groups and iban is None:
-                    iban = F.normalize_iban("".join(groups))
+                    iban, repaired = _read_iban("".join(groups), ctx.ocr)
                     if iban is None:
                         end -= len(groups.pop()) + 1
                 score_cap = 1.0
                 if iban is None:
-                    wrapped = _wrapped_iban(page, index, line, match.start(1), match.end(1))
+                    wrapped = _wrapped_iban(
+                        page, index, line, match.start(1), match.end(1), ocr=ctx.ocr
+                    )
                     if wrapped is None:
                         continue
                     iban, words = wrapped
                     score_cap = 0.9  # checksum-valid, but pieced together from two lines
                 else:
                     words = line.words_in(match.start(1), end)
+                if repaired:
+                    # Checksum-valid, but only after reading look-alikes: never auto-accepted.
+                    score_cap = min(score_cap, 0.88)
                 if _in_buyer_box(ctx, page.number, words):
                     continue
                 before = F.fold(line.text[max(0, match.start() - 40) : match.start()])
@@ -1454,7 +1476,7 @@ _IBAN_GROUP = re.compile(r"^[A-Z0-9]{1,5}$")
 
 
 def _wrapped_iban(
-    page: Page, index: int, line: Line, start: int, end: int
+    page: Page, index: int, line: Line, start: int, end: int, *, ocr: bool = False
 ) -> tuple[str, list[Word]] | None:
     """An IBAN that a narrow footer column wrapped onto the next line ("IBAN: FR76 ... 8713"
     / "301"), where the neighbouring column's text may sit right after it on the first line
@@ -1478,7 +1500,7 @@ def _wrapped_iban(
     for tail in _column_continuations(page, index, line, kept):
         for head in heads:
             for n in range(len(tail), 0, -1):
-                iban = F.normalize_iban("".join(w.text for w in head + tail[:n]))
+                iban, _ = _read_iban("".join(w.text for w in head + tail[:n]), ocr)
                 if iban:
                     return iban, head + tail[:n]
     return None

@@ -365,3 +365,33 @@ def test_a_customer_details_header_marks_the_buyers_block():
     )
     assert result.value("vendor_name") == "SOLUCIONES IBERIA CONSULTORES S.L"
     assert result.value("vendor_tax_id") == "ESB87654323"
+
+
+# --- IBANs read by OCR ----------------------------------------------------------------------------
+
+
+def test_an_ocr_iban_with_a_letter_among_its_check_digits_is_read_without_a_label():
+    # "1BAN" is no label, and "DEO4" fails the strict pattern: the IBAN's structure says
+    # positions 3-4 are digits, and mod 97 confirms the reading.
+    words = [
+        _word("Bankverhlndune:", 46, 808, 814),
+        _word("Commertank", 130, 808, 814),
+        _word("-1BAN:", 190, 808, 814),
+        *[_word(g, 225 + 27 * i, 808, 814) for i, g in enumerate("DEO4 2004 0000 0418 2736 00".split())],
+    ]
+    iban = _ocr(words).fields["vendor_iban"]
+    assert iban.value == "DE04200400000418273600"
+    assert iban.confidence < 0.9  # look-alikes read by position: plausible, never certain
+
+
+def test_an_ocr_iban_on_the_line_under_its_label_is_read_by_its_structure():
+    words = [
+        _word("IBAN", 23, 246, 252),
+        *[_word(g, 23 + 27 * i, 256, 262) for i, g in enumerate("NL91 ABNA 0417 1643 OD".split())],
+    ]
+    assert _ocr(words).value("vendor_iban") == "NL91ABNA0417164300"
+
+
+def test_a_text_layer_iban_is_never_read_by_look_alikes():
+    result = extract([(40, 500, "IBAN: DEO4 2004 0000 0418 2736 00")])
+    assert result.value("vendor_iban") != "DE04200400000418273600"

@@ -5,6 +5,7 @@ import pytest
 from apinvoices.extraction.identifiers import (
     compact_iban,
     compact_tax_id,
+    iban_from_ocr,
     is_valid_bic,
     is_valid_iban,
     is_valid_tax_id,
@@ -97,3 +98,19 @@ def test_normalize_tax_id_rejects_bad_checksums(raw, hint):
 def test_compact_tax_id_keeps_slashes_of_national_numbers():
     assert compact_tax_id("DE/12/345/67890") == "DE/12/345/67890"
     assert compact_tax_id(" de 123.456-789 ") == "DE123456789"
+
+
+def test_an_ocr_read_iban_is_read_by_the_kind_each_position_holds():
+    # Check digits and the German BBAN are digits only; the Dutch bank code is letters.
+    assert iban_from_ocr("DEO4 2004 0000 0418 2736 00") == "DE04200400000418273600"
+    assert iban_from_ocr("NL91 ABNA 0417 1643 OD") == "NL91ABNA0417164300"
+    assert iban_from_ocr("it58 PO30 6909 6061 0000 0063 912") == (
+        "IT58P0306909606100000063912"
+    )
+
+
+def test_an_ocr_read_iban_that_fails_the_checksum_after_reading_stays_unread():
+    assert iban_from_ocr("DEO4 2004 0000 0418 2736 01") is None
+    assert iban_from_ocr("DEO4 2004 0000 0418 2736") is None  # too short for DE
+    # In a position that may hold a letter or a digit nothing is swapped: "O" stays "O".
+    assert iban_from_ocr("IT58 P030 6909 6061 0000 OO63 912") is None
