@@ -482,6 +482,7 @@ def extract_invoice(pages: list[Page], *, source: Source, kind: str) -> Extracte
         if debit:
             chosen["due_date"] = debit
     chosen.update(_choose_amounts(candidates))
+    _tax_from_rate_rows(ctx, chosen)
     terms = _payment_terms(ctx, chosen.get("payment_terms"))
     if terms is not None:
         chosen["payment_terms"] = terms
@@ -512,6 +513,8 @@ def extract_invoice(pages: list[Page], *, source: Source, kind: str) -> Extracte
         ("vendor_name", _vendor_name),
     ):
         best = picker(ctx)
+        if name == "vendor_tax_id" and ctx.ocr and (best is None or not best.checksum):
+            best = _ocr_misread_prefix_tax_id(ctx, chosen.get("vendor_iban")) or best
         if best:
             chosen[name] = best
     bic = _vendor_bic(ctx, chosen.get("vendor_iban"))
@@ -1144,7 +1147,7 @@ def _choose_amounts(candidates: list[Candidate]) -> dict[str, Candidate]:
             page=total.page,
             top=total.top,
         )
-    elif net and tax and not total and net.value > 0 and tax.value >= 0:  # type: ignore[operator]
+    elif net and tax and not total and _same_sign(net.value, tax.value):  # type: ignore[arg-type]
         # No total the rules could read (OCR lost a total printed on a coloured band): the
         # sum, which is what the total is by definition (EN 16931 BT-112), never trusted alone.
         chosen["total_amount"] = Candidate(
@@ -1168,6 +1171,47 @@ def _choose_amounts(candidates: list[Candidate]) -> dict[str, Candidate]:
             top=total.top,
         )
     return chosen
+
+
+def _same_sign(net: Decimal, tax: Decimal) -> bool:
+    """A net and a tax that can make a total: both positive, or both negative on a credit
+    note printed with minus signs (its signs are settled later); a zero tax goes with either."""
+    return net != 0 and (tax == 0 or (tax > 0) == (net > 0))
+
+
+def _tax_from_rate_rows(ctx: _Context, chosen: dict[str, Candidate]) -> None:
+    """When the amounts chosen do not add up (or OCR lost the total), the VAT summary's rows
+    may still settle the tax: each row agrees with its rate and their bases add up to the
+    net, so their taxes add up to the tax. The total is then the one printed that equals net
+    + tax, or, when no total was read with a strong label, that sum (never trusted alone)."""
+    total, net, tax = (chosen.get(n) for n in _AMOUNT_FIELDS)
+    printed = [c for c in (total, net, tax) if c is not None and c.words]
+    if net is None or (
+        len(printed) == 3 and net.value + tax.value == total.value  # type: ignore[operator,union-attr]
+    ):
+        return
+    if total is not None and not total.words:
+        total = None  # derived from the amounts this may replace
+    # taxes.py reads lines with this module's helpers, so it is imported here.
+    from apinvoices.extraction.taxes import tax_from_rate_rows
+
+    summed = tax_from_rate_rows(ctx.pages, decimal_hint=ctx.decimal_hint, net=net.value)  # type: ignore[arg-type]
+    if summed is None or not _same_sign(net.value, summed):  # type: ignore[arg-type]
+        return
+    net.score = max(net.score, 0.8)
+    if tax is not None and tax.value == summed:
+        tax.score = max(tax.score, 0.8)
+    else:
+        tax = chosen["tax_amount"] = Candidate(
+            "tax_amount", summed, 0.8, [], label="VAT rows", page=net.page, top=net.top
+        )
+    expected = net.value + summed  # type: ignore[operator]
+    if total is not None and total.value == expected:
+        total.score = max(total.score, 0.8)
+    elif total is None or total.score < 0.6:
+        chosen["total_amount"] = Candidate(
+            "total_amount", expected, 0.48, [], label="net + tax", page=tax.page, top=tax.top
+        )
 
 
 def _tax_row_sums(taxes: list[Candidate]) -> list[Candidate]:
@@ -1759,6 +1803,65 @@ def _unvalidated_tax_id(ctx: _Context) -> Candidate | None:
                     page=page.number,
                     top=line.top,
                 )
+    return None
+
+
+# What OCR reads for each letter of a VAT country prefix ("IT" printed, "11" read).
+_PREFIX_LOOKALIKES = {"I": "1l|", "T": "1", "L": "1", "O": "0", "D": "0", "S": "5", "B": "8",
+                      "Z": "2", "G": "6", "E": "F"}  # fmt: skip
+_LANGUAGE_COUNTRY = {"de": "de", "fr": "fr", "nl": "nl", "es": "es", "it": "it"}
+_PREFIXED_DIGITS = re.compile(r"([A-Za-z0-9|]{2})[\s.\-]?(\d(?:[\s.]?\d){7,13})(?![\w])")
+
+
+def _prefix_misread(printed: str, country: str) -> bool:
+    code = "EL" if country == "gr" else country.upper()
+    return printed.upper() != code and all(
+        ch.upper() == want or ch in _PREFIX_LOOKALIKES.get(want, "")
+        for ch, want in zip(printed, code)
+    )
+
+
+def _ocr_misread_prefix_tax_id(ctx: _Context, iban: Candidate | None) -> Candidate | None:
+    """A VAT ID after a tax-ID label whose country prefix OCR misread ("P.IVA: 1102746190046"
+    for IT02746190046): the country comes from the vendor's IBAN or the document's language,
+    each printed character must look like the prefix letter it replaces, and the national
+    number must pass that country's checksum. A repair, so below auto-accept."""
+    countries = [str(iban.value)[:2].lower()] if iban is not None else []
+    spoken = _LANGUAGE_COUNTRY.get(ctx.language or "")
+    if spoken and spoken not in countries:
+        countries.append(spoken)
+    if not countries:
+        return None
+    for page in ctx.pages:
+        for line in page.lines:
+            for match in F.find_labels(line.text, "vendor_tax_id", ctx.language):
+                if F.contains_any(line.text[: match.start], F.BUYER_MARKERS):
+                    continue
+                start = _rest_after(line, match.end)
+                token = _PREFIXED_DIGITS.match(line.text, start)
+                if not token:
+                    continue
+                words = line.words_in(token.start(), token.end())
+                if _in_buyer_box(ctx, page.number, words) or _party_side(
+                    page, line, words
+                ) == "buyer":
+                    continue
+                for country in countries:
+                    if not _prefix_misread(token.group(1), country):
+                        continue
+                    vat = F.normalize_tax_id(re.sub(r"[\s.]", "", token.group(2)), country)
+                    if vat is None or not vat[:2].isalpha():
+                        continue
+                    return Candidate(
+                        "vendor_tax_id",
+                        vat,
+                        0.7,
+                        words,
+                        label=line.text[match.start : match.end],
+                        page=page.number,
+                        top=line.top,
+                        checksum=True,
+                    )
     return None
 
 

@@ -49,6 +49,38 @@ def _rows_in(line: Line, decimal_hint: str | None):
             yield rate, None, amounts[0]
 
 
+def _full_rows(pages: list[Page], decimal_hint: str | None) -> dict[Decimal, tuple[Decimal, Decimal]]:
+    """rate -> (base, tax) of every row whose tax is its base times its rate."""
+    full: dict[Decimal, tuple[Decimal, Decimal]] = {}
+    # The summary sits below the lines: read bottom-up so a line item's "20 %" column does not
+    # shadow the summary row of the same rate.
+    for page in reversed(pages):
+        for line in reversed(page.lines):
+            for rate, base, amount in _rows_in(line, decimal_hint):
+                if base is not None:
+                    full.setdefault(rate, (base, amount))
+    return full
+
+
+def tax_from_rate_rows(
+    pages: list[Page], *, decimal_hint: str | None, net: Decimal
+) -> Decimal | None:
+    """The invoice's total tax as the sum of a VAT summary's rows, or None.
+
+    Guarantees: returned only when every row read agrees with its own rate (tax = base ×
+    rate) and the rows' bases add up to ``net`` to the cent per row, so no rate is missing
+    and none counted twice: two checks that do not depend on a total row, which a summary
+    on a coloured band may have lost to OCR.
+    """
+    full = _full_rows(pages, decimal_hint)
+    if not full:
+        return None
+    tolerance = CENT * len(full)
+    if abs(sum(b for b, _t in full.values()) - net) > tolerance:
+        return None
+    return sum((t for _b, t in full.values()), Decimal(0))
+
+
 def extract_tax_breakdown(
     pages: list[Page], *, decimal_hint: str | None, net: Decimal | None, tax: Decimal | None
 ) -> list[TaxBreakdown]:

@@ -255,6 +255,50 @@ def test_total_is_net_plus_tax_when_no_total_is_readable():
     assert result.fields["total_amount"].confidence < 0.5
 
 
+def test_a_credit_notes_total_is_its_negative_net_plus_tax_when_no_total_is_readable():
+    result = extract(
+        [
+            (40, 60, "Gutschrift"),
+            (40, 90, "Gutschrift Nr. GS-2025-0117"),
+            (300, 480, "Summe netto -58,47 €"),
+            (300, 495, "USt. 19 % -11,11 €"),
+        ]
+    )
+    assert result.value("total_amount") == Decimal("69.58")  # the sign goes to document_type
+    assert result.fields["total_amount"].confidence < 0.5
+
+
+def _rate_table(rows: list[str], net: str) -> list[tuple[float, float, str]]:
+    # A VAT summary as a small table under its header; the total row on a coloured band
+    # that OCR did not read.
+    lines = [(100, 322, "Netto"), (230, 322, "Satz"), (270, 322, "Steuer")]
+    for i, row in enumerate(rows):
+        base, rate, tax = row.split(" ")
+        lines += [(100, 334 + 12 * i, base), (230, 334 + 12 * i, rate), (270, 334 + 12 * i, tax)]
+    return [(40, 60, "Rechnung"), *lines, (400, 380, f"Summe netto {net} €")]
+
+
+def test_the_tax_of_a_multi_rate_summary_is_its_rows_when_their_bases_make_the_net():
+    result = extract(_rate_table(["241,17 19% 45,82", "89,94 7% 6,30"], "331,11"))
+    assert result.value("net_amount") == Decimal("331.11")
+    assert result.value("tax_amount") == Decimal("52.12")
+    assert result.value("total_amount") == Decimal("383.23")
+    assert result.fields["total_amount"].confidence < 0.5  # derived, not printed
+    assert result.fields["tax_amount"].confidence < 0.9
+
+
+def test_rate_rows_whose_bases_miss_the_net_are_not_summed():
+    # A third rate's row was not read: the two rows cannot be the whole tax.
+    result = extract(_rate_table(["241,17 19% 45,82", "89,94 7% 6,30"], "431,11"))
+    assert result.value("tax_amount") != Decimal("52.12")
+    assert result.value("total_amount") != Decimal("483.23")
+
+
+def test_a_rate_row_that_disagrees_with_its_rate_is_not_summed():
+    result = extract(_rate_table(["241,17 19% 45,82", "89,94 7% 9,30"], "331,11"))
+    assert result.value("tax_amount") != Decimal("55.12")
+
+
 # --- OCR lines ----------------------------------------------------------------------------------
 
 
@@ -395,3 +439,41 @@ def test_an_ocr_iban_on_the_line_under_its_label_is_read_by_its_structure():
 def test_a_text_layer_iban_is_never_read_by_look_alikes():
     result = extract([(40, 500, "IBAN: DEO4 2004 0000 0418 2736 00")])
     assert result.value("vendor_iban") != "DE04200400000418273600"
+
+
+# --- VAT IDs read by OCR --------------------------------------------------------------------------
+
+
+def _vat_page(vat_line: str, *, language_line: str, iban: str | None = None):
+    rows = [(45, 40, language_line), (45, 89, vat_line)]
+    if iban:
+        rows.append((45, 700, f"IBAN: {iban}"))
+    return extract_invoice([make_page(rows, conf=0.95)], source="ocr", kind="ocr")
+
+
+def test_a_vat_id_whose_country_prefix_ocr_misread_takes_the_documents_country():
+    result = _vat_page("P.IVA: 1102746190046", language_line="Fattura n. 17/2025 - Data fattura")
+    assert result.value("vendor_tax_id") == "IT02746190046"
+    assert result.fields["vendor_tax_id"].confidence < 0.9
+
+
+def test_the_vendors_iban_names_the_country_of_a_misread_vat_prefix():
+    # An English invoice from an Italian vendor: the language says nothing, the IBAN does.
+    result = _vat_page(
+        "VAT No.: 1109182730011",
+        language_line="Tax Invoice",
+        iban="IT58 P030 6909 6061 0000 0063 912",
+    )
+    assert result.value("vendor_tax_id") == "IT09182730011"
+
+
+def test_a_misread_prefix_is_not_repaired_when_the_checksum_fails_or_the_letters_differ():
+    failing = _vat_page("P.IVA: 1102746190047", language_line="Fattura n. 17/2025")
+    unlike = _vat_page("P.IVA: 8802746190046", language_line="Fattura n. 17/2025")
+    assert failing.value("vendor_tax_id") != "IT02746190047"
+    assert unlike.value("vendor_tax_id") != "IT02746190046"
+
+
+def test_a_text_layer_vat_id_without_its_prefix_is_not_given_one():
+    result = extract([(45, 40, "Fattura n. 17/2025"), (45, 89, "P.IVA: 1102746190046")])
+    assert result.value("vendor_tax_id") != "IT02746190046"
