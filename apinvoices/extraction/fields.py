@@ -1477,9 +1477,11 @@ def _label_regex(phrase: str) -> str:
         elif ch in ".":
             parts.append(r"\.?")
         elif ch == "°":
-            # OCR reads a raised "º" as "2" or "9" ("Factura n2: A2025/38330"); only before
-            # ":" or "." so that "n 2" stays a number.
-            parts.append(r"(?:[°ºo.]|[29](?=[:.]))?")
+            # OCR reads a raised "º" as "2" or "9" ("Factura n2: A2025/38330"), or as "®"
+            # with or without such a digit ("n®2:"); the digit only before ":" or ".", or
+            # before a word or the end of the line as in a column header ("Factura n2  Fecha
+            # de emisión"), so that "n 2" and "n2 2025/17" keep their numbers.
+            parts.append(r"(?:®?[29](?=[:.]|\s+[^\W\d]|\s*$)|[°ºo.®])?")
         elif ch == "-":
             parts.append(r"[\s\-]?")
         else:

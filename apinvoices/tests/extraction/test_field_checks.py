@@ -387,6 +387,25 @@ def test_a_raised_o_read_as_2_still_ends_the_label():
     assert result.value("invoice_number") == "A2025/38330"
 
 
+def test_a_raised_o_read_as_a_registered_sign_and_a_2_still_ends_the_label():
+    result = _ocr([_word("Factura", 199, 225, 231), _word("n®2:", 234, 225, 231),
+                   _word("A2025/38330", 283, 225, 231)])  # fmt: skip
+    assert result.value("invoice_number") == "A2025/38330"
+
+
+def test_a_raised_o_read_as_2_in_a_column_header_leaves_the_value_below():
+    result = extract(
+        [
+            (54, 303, "Factura n2"),
+            (160, 303, "Fecha de emisión"),
+            (54, 318, "FV-25-74674"),
+            (160, 318, "06/05/2025"),
+        ]
+    )
+    assert result.value("invoice_number") == "FV-25-74674"
+    assert result.value("issue_date") == date(2025, 5, 6)
+
+
 def test_look_alike_letters_between_digits_are_read_as_digits_on_ocr_only():
     rows = [(40, 100, "Purchase Order: 45O0l23456"), (40, 115, "Invoice No.: INVO22176")]
     ocr = extract_invoice([make_page(rows, conf=0.95)], source="ocr", kind="ocr")
