@@ -1007,11 +1007,23 @@ _DIGIT_LOOKALIKE = re.compile(r"(?<=\d)[OoDQIl|](?=\d)")
 _LOOKALIKE_DIGIT = {"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1"}
 
 
+# An "O" that ends a run of capitals and opens the digits: a zero-padded number after its
+# prefix ("INV022176", "F071196", "BE0127259") that OCR's word model read as a letter.
+_PREFIX_ZERO = re.compile(r"(?<![A-Za-z])([A-Z]*)O(?=\d)")
+# Prefixes that do end in the letter O: purchase, sales, work, change and delivery orders,
+# and "No" run into its number.
+_O_PREFIXES = frozenset({"P", "S", "W", "C", "D", "N"})
+
+
 def _ocr_digits(token: str) -> str:
-    """An OCR-read document number with look-alike letters inside a run of digits replaced.
-    Only between two digits, where no numbering scheme puts a letter: a letter next to a
-    prefix ("INVO22176", "PO12345") may be real, so it stays as read."""
-    return _DIGIT_LOOKALIKE.sub(lambda m: _LOOKALIKE_DIGIT[m.group(0)], token)
+    """An OCR-read document number with look-alike letters inside a run of digits replaced,
+    and the "O" between a capital prefix and the digits read as the zero it nearly always is
+    ("INVO22176" -> "INV022176"), except where an order prefix ends in O ("PO12345")."""
+    token = _DIGIT_LOOKALIKE.sub(lambda m: _LOOKALIKE_DIGIT[m.group(0)], token)
+    return _PREFIX_ZERO.sub(
+        lambda m: m.group(0) if not m.group(1) or m.group(1) in _O_PREFIXES else m.group(1) + "0",
+        token,
+    )
 
 
 def _id_candidates(ctx, name, match, same_line, below, strength, base):
@@ -1029,6 +1041,7 @@ def _id_candidates(ctx, name, match, same_line, below, strength, base):
         if not token_match or token_match.start() - offset > 2:
             continue
         token = token_match.group(0).rstrip(".")
+        read = token
         if ctx.ocr:
             token = _ocr_digits(token)
         if token.lower() in _NOT_ID_WORDS or not re.search(r"\d", token):
@@ -1045,6 +1058,8 @@ def _id_candidates(ctx, name, match, same_line, below, strength, base):
         score = 0.85 * strength * position
         if generic:
             score *= 0.85
+        if token != read:
+            score = min(score, 0.8)  # look-alikes read as digits: a repair, never certain
         result.append(
             Candidate(
                 name, token, score, segment.words_in(token_match.start(), token_match.end()), **base

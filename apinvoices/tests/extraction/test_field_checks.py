@@ -411,8 +411,17 @@ def test_look_alike_letters_between_digits_are_read_as_digits_on_ocr_only():
     ocr = extract_invoice([make_page(rows, conf=0.95)], source="ocr", kind="ocr")
     text = extract(rows)
     assert ocr.value("po_number") == "4500123456"
-    assert ocr.value("invoice_number") == "INVO22176"  # next to a prefix a letter may be real
+    assert ocr.value("invoice_number") == "INV022176"  # the zero that pads the number
+    assert ocr.fields["invoice_number"].confidence < 0.9
+    assert text.value("invoice_number") == "INVO22176"
     assert text.value("po_number") == "45O0l23456"  # a text layer is what the vendor typed
+
+
+def test_an_order_prefix_that_ends_in_o_keeps_its_letter_on_ocr():
+    rows = [(40, 100, "Purchase Order: PO12345"), (40, 115, "Invoice No.: FO71196")]
+    ocr = extract_invoice([make_page(rows, conf=0.95)], source="ocr", kind="ocr")
+    assert ocr.value("po_number") == "PO12345"
+    assert ocr.value("invoice_number") == "F071196"
 
 
 def test_a_customer_details_header_marks_the_buyers_block():
