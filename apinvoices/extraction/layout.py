@@ -270,16 +270,24 @@ def _rest_after(line: Line, end: int) -> int:
     return end + len(rest) - len(stripped)
 
 
-def _below(page: Page, line: Line, words: list[Word], max_lines: int = 2) -> list[Line]:
+# OCR boxes a word by its ink, about the cap height (~0.7 em) for a label in capitals, where a
+# text layer's box is the font's whole em: the same gap is that much larger in OCR heights.
+_OCR_HEIGHT_RATIO = 0.7
+
+
+def _below(
+    page: Page, line: Line, words: list[Word], max_lines: int = 2, *, ocr: bool = False
+) -> list[Line]:
     """Segments directly under ``words`` (horizontally overlapping) on the next lines."""
     x0 = min(w.x0 for w in words) - 4
     x1 = max(w.x1 for w in words) + 4
     index = _line_index(page, line)
     result = []
+    reach = 1.6 / _OCR_HEIGHT_RATIO if ocr else 1.6
     for nxt in page.lines[index + 1 : index + 1 + max_lines * 2]:
         # The value sits right under its header: a gap of more than ~1.5 lines of the value's
         # size means the text below belongs to something else (a big title's "factuur").
-        if nxt.top - line.bottom > 1.6 * min(line.height, nxt.height) * (len(result) + 1):
+        if nxt.top - line.bottom > reach * min(line.height, nxt.height) * (len(result) + 1):
             break
         under = [segment for segment in nxt.segments() if segment.x1 >= x0 and segment.x0 <= x1]
         if not under:
@@ -466,6 +474,7 @@ def extract_invoice(pages: list[Page], *, source: Source, kind: str) -> Extracte
         best = _best(candidates, name)
         if best:
             chosen[name] = best
+    _one_print_one_date(candidates, chosen)
     unlabelled_issue = None
     if "issue_date" not in chosen:
         unlabelled_issue = _issue_date_fallback(ctx)
@@ -547,6 +556,37 @@ def extract_invoice(pages: list[Page], *, source: Source, kind: str) -> Extracte
         pages, decimal_hint=decimal_hint, net=invoice.value("net_amount"), tax=invoice.value("tax_amount")
     )
     return invoice
+
+
+def _one_print_one_date(candidates: list[Candidate], chosen: dict[str, Candidate]) -> None:
+    """One printed date claimed by both an issue-date and a due-date label (a column header
+    above it, and a label inside the terms sentence beside it: "Pagamento a 30 gg data
+    fattura.  12 agosto 2025") answers only one of them. The field that has another value
+    of its own takes that one; with none or both, the two stay below auto-accept."""
+    issue, due = chosen.get("issue_date"), chosen.get("due_date")
+    if issue is None or due is None or not issue.words or issue.words != due.words:
+        return
+    shared = {id(w) for w in issue.words}
+
+    def alternative(name: str) -> Candidate | None:
+        others = [
+            c
+            for c in candidates
+            if c.field == name and c.words and not shared & {id(w) for w in c.words}
+        ]
+        return max(others, key=lambda c: c.score, default=None)
+
+    alt_issue, alt_due = alternative("issue_date"), alternative("due_date")
+    if alt_issue is not None and alt_due is None:
+        chosen["issue_date"] = alt_issue
+    elif alt_due is not None and alt_issue is None:
+        chosen["due_date"] = alt_due
+    else:
+        for cand in (issue, due):
+            cand.score = min(cand.score, 0.6)
+        return
+    for cand in (chosen["issue_date"], chosen["due_date"]):
+        cand.rivals = max(cand.rivals, 1)  # a label lost its value: no cross-check trusts it
 
 
 def _issue_date_from_terms(chosen: dict[str, Candidate], terms: str) -> None:
@@ -779,7 +819,11 @@ def _label_candidates(ctx: _Context) -> list[Candidate]:
                 ):
                     same_line = _beside(page, line, label_words)
                 below = _below(
-                    page, line, label_words, max_lines=5 if name in _AMOUNT_FIELDS else 2
+                    page,
+                    line,
+                    label_words,
+                    max_lines=5 if name in _AMOUNT_FIELDS else 2,
+                    ocr=ctx.ocr,
                 )
                 if name == "tax_amount" and _negated_tax_label(page, line, match):
                     continue

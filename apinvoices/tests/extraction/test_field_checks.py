@@ -356,6 +356,38 @@ def test_labels_on_their_own_lines_in_a_clean_grid_take_no_neighbours_value():
     assert result.value("net_amount") is None or result.value("net_amount") != Decimal("100.00")
 
 
+def test_an_ocr_value_under_its_column_header_is_read_across_the_headers_band_padding():
+    # The header row is shaded: its values sit two cap heights below the labels, which OCR
+    # boxes by their ink (about 6 pt for 7-pt capitals).
+    words = [
+        _word("Terms", 240, 260, 266),
+        _word("Due", 392, 260, 266),
+        _word("Date", 411, 260, 266),
+        _word("Net", 241, 279, 285),
+        _word("30", 257, 279, 285),
+        _word("2025-02-13", 390, 279, 285),
+    ]
+    assert _ocr(words).value("due_date") == date(2025, 2, 13)
+
+
+def test_one_printed_date_answers_one_date_label():
+    # "data fattura" inside the terms sentence, and the "Scadenza" header above, both point
+    # at "12 agosto 2025"; the invoice date has its own value under its own header.
+    result = extract(
+        [
+            (380, 74, "Data fattura"),
+            (380, 86, "13 luglio 2025"),
+            (190, 258, "Condizioni di pagamento"),
+            (372, 258, "Scadenza"),
+            (190, 270, "Pagamento a 30 a data fattura."),
+            (372, 270, "12 agosto 2025"),
+        ]
+    )
+    assert result.value("issue_date") == date(2025, 7, 13)
+    assert result.value("due_date") == date(2025, 8, 12)
+    assert result.fields["issue_date"].confidence < 0.9
+
+
 def test_make_page_words_have_the_shape_the_tests_assume():
     page = make_page([(40, 100, "Invoice No: 1")])
     assert [w.text for w in page.words] == [w.text for w in words_at(40, 100, "Invoice No: 1")]
