@@ -455,6 +455,8 @@ def extract_invoice(pages: list[Page], *, source: Source, kind: str) -> Extracte
     dates, upper-case currency code, compact IBAN/VAT ID), ``source``, a 1-based page and a
     bbox in PDF points; a field that cannot be found is absent, never guessed at 0.
     """
+    if source == "ocr":
+        pages = [_join_split_decimals(page) for page in pages]
     text = "\n".join(line.text for page in pages for line in page.lines)
     language = F.detect_language(text)
     decimal_hint = F.detect_decimal_separator(text) or F.decimal_separator_for(language)
@@ -587,6 +589,49 @@ def _one_print_one_date(candidates: list[Candidate], chosen: dict[str, Candidate
         return
     for cand in (chosen["issue_date"], chosen["due_date"]):
         cand.rivals = max(cand.rivals, 1)  # a label lost its value: no cross-check trusts it
+
+
+_DECIMAL_HEAD = re.compile(r"\d[.,](\d?)")
+_CENTS = re.compile(r"\d{1,2}")
+
+
+def _join_split_decimals(page: Page) -> Page:
+    """The page with amounts whose cents OCR set apart joined again: "546. 99" and "6,3 0"
+    (a space read after the decimal separator of a monospaced or widely set figure). Only
+    two digits of cents in all, right after a word that ends in a separator (and at most one
+    digit); a text layer never splits a number like this, so pages from PDFs are left
+    alone."""
+    changed = False
+    lines = []
+    for line in page.lines:
+        words: list[Word] = []
+        for word in line.words:
+            prev = words[-1] if words else None
+            head = _DECIMAL_HEAD.search(prev.text) if prev is not None else None
+            if (
+                prev is not None
+                and head is not None
+                and head.end() == len(prev.text)
+                and _CENTS.fullmatch(word.text)
+                and len(head.group(1)) + len(word.text) == 2
+                and 0 <= word.x0 - prev.x1 <= 0.8 * max(prev.height, word.height)
+            ):
+                words[-1] = Word(
+                    prev.text + word.text,
+                    prev.x0,
+                    min(prev.top, word.top),
+                    word.x1,
+                    max(prev.bottom, word.bottom),
+                    prev.page,
+                    min(prev.conf, word.conf),
+                )
+                changed = True
+            else:
+                words.append(word)
+        lines.append(Line(line.page, words) if len(words) != len(line.words) else line)
+    if not changed:
+        return page
+    return Page(page.number, page.width, page.height, [w for l in lines for w in l.words], lines)
 
 
 def _issue_date_from_terms(chosen: dict[str, Candidate], terms: str) -> None:
@@ -2007,6 +2052,28 @@ def _heads_buyer_block(page: Page, index: int, segment: Line) -> bool:
     return False
 
 
+def _names_the_bank(page: Page, index: int, line: Line, segment: Line, form_at: int) -> bool:
+    """A company named after a payment marker on its line ("Datos bancarios: BANCO SANTANDER,
+    S.A. / IBAN: ...") or right before an IBAN or BIC label is the vendor's bank."""
+    at = segment.words[0].x0
+    before = " ".join(w.text for w in line.words if w.x1 <= at + 0.5)
+    if F.contains_any(before + " " + segment.text[:form_at], F.PAYMENT_MARKERS):
+        return True
+    after = " ".join(w.text for w in line.words if w.x0 >= segment.words[-1].x1 - 0.5)
+    after = (segment.text[form_at:] + " " + after)[:40]
+    if any(F.find_labels(after, name) for name in ("vendor_iban", "vendor_bic")):
+        return True
+    # A bank column: the bank's name, then "IBAN ..." opening the next line at its left edge.
+    nxt = page.lines[index + 1] if index + 1 < len(page.lines) else None
+    if nxt is None or nxt.top - line.bottom > 1.5 * line.height:
+        return False
+    under = [s for s in nxt.segments() if abs(s.x0 - at) <= 4]
+    return bool(under) and any(
+        (m := F.find_labels(under[0].text, name)) and m[0].start == 0
+        for name in ("vendor_iban", "vendor_bic")
+    )
+
+
 def _vendor_name(ctx: _Context) -> Candidate | None:
     """The vendor's name: a company name with a legal form outside the buyer's block,
     preferring the top of page 1; else the first text line of page 1. At least 0.9 only with
@@ -2024,6 +2091,8 @@ def _vendor_name(ctx: _Context) -> Candidate | None:
             if segment.text[: match.start()].rstrip().endswith("("):
                 continue  # "Total (inc. VAT)" is no company
             if F.contains_any(segment.text, F.BUYER_MARKERS):
+                continue
+            if _names_the_bank(page, index, line, segment, match.start()):
                 continue
             end = match.end()
             # Legal forms in a row belong together ("Pvt. Ltd.", "GmbH & Co. KG").

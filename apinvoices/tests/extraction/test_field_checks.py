@@ -388,6 +388,18 @@ def test_one_printed_date_answers_one_date_label():
     assert result.fields["issue_date"].confidence < 0.9
 
 
+def test_cents_that_ocr_set_apart_are_joined_to_their_amount():
+    rows = [
+        (380, 539, "Zwischensumme: CHF :6'752. 95"),
+        (380, 557, "MWST 8.1 %: CHF 546. 99"),
+        (380, 570, "Summe brutto: CHF 7'299.94"),
+    ]
+    ocr = extract_invoice([make_page(rows, conf=0.95)], source="ocr", kind="ocr")
+    assert ocr.value("net_amount") == Decimal("6752.95")
+    assert ocr.value("tax_amount") == Decimal("546.99")
+    assert extract(rows).value("net_amount") != Decimal("6752.95")  # a text layer as printed
+
+
 def test_make_page_words_have_the_shape_the_tests_assume():
     page = make_page([(40, 100, "Invoice No: 1")])
     assert [w.text for w in page.words] == [w.text for w in words_at(40, 100, "Invoice No: 1")]
@@ -499,6 +511,24 @@ def test_an_ocr_iban_on_the_line_under_its_label_is_read_by_its_structure():
 def test_a_text_layer_iban_is_never_read_by_look_alikes():
     result = extract([(40, 500, "IBAN: DEO4 2004 0000 0418 2736 00")])
     assert result.value("vendor_iban") != "DE04200400000418273600"
+
+
+# --- Vendor name ---------------------------------------------------------------------------------
+
+
+def test_a_company_named_in_the_bank_details_is_the_bank_not_the_vendor():
+    # The vendor's own name lost its legal form to OCR ("S.A" read as "Ss"), so the only
+    # legal-form names left are the banks'.
+    rows = [
+        (48, 32, "LIMPIEZAS MEDITERRANEO Ss"),
+        (328, 32, "FACTURA"),
+        (48, 548, "Datos bancarios: BANCO SANTANDER, S.A. / IBAN: ES73 0049 1500 0327 1083 4521"),
+        (48, 700, "Transferencia a"),
+        (48, 710, "CAIXABANK, S.A."),
+        (48, 720, "IBAN: ES91 2100 0418 4502 0005 1332"),
+    ]
+    name = extract(rows).value("vendor_name")
+    assert name not in ("BANCO SANTANDER, S.A.", "CAIXABANK, S.A.")
 
 
 # --- VAT IDs read by OCR --------------------------------------------------------------------------
