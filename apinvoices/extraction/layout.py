@@ -344,7 +344,8 @@ def _beside(
 # --- The extraction ------------------------------------------------------------------------
 
 _LEGAL_FORMS = re.compile(
-    r"\b(?:AG|KG|OHG|e\.K\.|UG|AB|Oy|GbR|LLP|PLC|plc|SAS|SpA|Srl|"
+    # "SA" (société anonyme) but not a state before its postcode ("Adelaide SA 5000").
+    r"\b(?:AG|KG|OHG|e\.K\.|UG|AB|Oy|GbR|LLP|PLC|plc|SAS|SA(?!\s*\d)|SpA|Srl|"
     r"(?i:GmbH|B\.V\.|BV|N\.V\.|Ltd\.?|Limited|LLC|Inc\.?|Corp\.?|SARL|S\.A\.S?\.?|S\.L\.?(?:U\.?)?|"
     r"S\.p\.A\.?|S\.r\.l\.?|Pvt))(?![\w])"
 )

@@ -531,6 +531,17 @@ def test_a_company_named_in_the_bank_details_is_the_bank_not_the_vendor():
     assert name not in ("BANCO SANTANDER, S.A.", "CAIXABANK, S.A.")
 
 
+def test_sa_without_dots_is_a_legal_form_but_a_state_before_its_postcode_is_not():
+    rows = [
+        (270, 41, "Côte d'Azur Nettoyage SA"),
+        (62, 151, "Kestrel Instruments SAS"),
+        (62, 164, "25 quai Perrache"),
+    ]
+    assert extract(rows).value("vendor_name") == "Côte d'Azur Nettoyage SA"
+    shop = extract([(40, 40, "Adelaide SA 5000"), (40, 60, "Outback Supplies Pty Ltd")])
+    assert shop.value("vendor_name") == "Outback Supplies Pty Ltd"
+
+
 # --- VAT IDs read by OCR --------------------------------------------------------------------------
 
 
