@@ -457,7 +457,7 @@ def extract_invoice(pages: list[Page], *, source: Source, kind: str) -> Extracte
     bbox in PDF points; a field that cannot be found is absent, never guessed at 0.
     """
     if source == "ocr":
-        pages = [_join_split_decimals(page) for page in pages]
+        pages = [_join_split_decimals(_mend_label_words(page)) for page in pages]
     text = "\n".join(line.text for page in pages for line in page.lines)
     language = F.detect_language(text)
     decimal_hint = F.detect_decimal_separator(text) or F.decimal_separator_for(language)
@@ -590,6 +590,75 @@ def _one_print_one_date(candidates: list[Candidate], chosen: dict[str, Candidate
         return
     for cand in (chosen["issue_date"], chosen["due_date"]):
         cand.rivals = max(cand.rivals, 1)  # a label lost its value: no cross-check trusts it
+
+
+def _label_vocabulary() -> dict[str, str | None]:
+    """Each long word of the label phrases, keyed by its spellings with one letter unknown
+    ("rech?ungs"); None where two words share a key."""
+    keys: dict[str, str | None] = {}
+    words = {
+        w
+        for per_lang in F.LABELS.values()
+        for phrases in per_lang.values()
+        for phrase in phrases
+        if not phrase.startswith("re:")
+        for w in re.split(r"[^a-z]+", phrase)
+        if len(w) >= 8
+    }
+    for word in words:
+        for i in range(len(word)):
+            key = word[:i] + "?" + word[i + 1 :]
+            keys[key] = word if keys.get(key, word) == word else None
+    return keys
+
+
+_VOCABULARY = _label_vocabulary()
+# Words never mended: the label words themselves and the languages' own invoice words, and
+# a word of another language one letter from a label ("facturacion", "facturation").
+_KNOWN = {w for w in _VOCABULARY.values() if w} | {
+    w for words in F._LANGUAGE_WORDS.values() for w in words
+} | {"facturacion", "bestellungen", "rechnungen"}  # fmt: skip
+_LETTERS = re.compile(r"[^\W\d_]{8,}")
+
+
+def _mend_label_words(page: Page) -> Page:
+    """The page with each long word that OCR misread by one letter in a label restored
+    ("Rechrungs-Nr." -> "Rechnungs-Nr."): a word of eight letters or more, not a label word
+    itself, that differs from exactly one label word in exactly one letter. Same length, so
+    every position on the line stays where it was."""
+    changed = False
+    lines = []
+    for line in page.lines:
+        words = []
+        mended = False
+        for word in line.words:
+            text = word.text
+            if "@" in text or "/" in text or "www." in text.lower():
+                words.append(word)  # a mail or web address is no label
+                continue
+            for run in _LETTERS.finditer(word.text):
+                folded = F.fold(run.group(0))
+                if len(folded) != len(run.group(0)) or folded in _KNOWN:
+                    continue
+                found = {
+                    _VOCABULARY.get(folded[:i] + "?" + folded[i + 1 :]) for i in range(len(folded))
+                } - {None}
+                if len(found) != 1:
+                    continue
+                fixed = found.pop()
+                if run.group(0).isupper():
+                    fixed = fixed.upper()
+                elif run.group(0)[0].isupper():
+                    fixed = fixed.capitalize()
+                text = text[: run.start()] + fixed + text[run.end() :]
+            if text != word.text:
+                word = Word(text, word.x0, word.top, word.x1, word.bottom, word.page, word.conf)
+                mended = changed = True
+            words.append(word)
+        lines.append(Line(line.page, words) if mended else line)
+    if not changed:
+        return page
+    return Page(page.number, page.width, page.height, [w for l in lines for w in l.words], lines)
 
 
 _DECIMAL_HEAD = re.compile(r"\d[.,](\d?)")

@@ -461,6 +461,14 @@ def test_look_alike_letters_between_digits_are_read_as_digits_on_ocr_only():
     assert text.value("po_number") == "45O0l23456"  # a text layer is what the vendor typed
 
 
+def test_a_label_word_ocr_misread_by_one_letter_is_still_a_label():
+    rows = [(196, 240, "Rechrungs-Nr.: R25-1933"), (196, 252, "facturacion@iberia.es")]
+    ocr = extract_invoice([make_page(rows, conf=0.95)], source="ocr", kind="ocr")
+    assert ocr.value("invoice_number") == "R25-1933"
+    assert "facturacion@iberia.es" in ocr.text  # an address is never mended
+    assert extract(rows).value("invoice_number") != "R25-1933"  # a text layer as printed
+
+
 def test_an_order_prefix_that_ends_in_o_keeps_its_letter_on_ocr():
     rows = [(40, 100, "Purchase Order: PO12345"), (40, 115, "Invoice No.: FO71196")]
     ocr = extract_invoice([make_page(rows, conf=0.95)], source="ocr", kind="ocr")
