@@ -1678,7 +1678,7 @@ def _vendor_iban(ctx: _Context) -> Candidate | None:
                     )
                 )
     if not found and ctx.ocr:
-        repaired = _ocr_repaired_iban(ctx)
+        repaired = _ocr_repaired_iban(ctx) or _iban_without_country(ctx)
         if repaired:
             return repaired
     if not found:
@@ -1790,6 +1790,60 @@ def _ocr_repaired_iban(ctx: _Context) -> Candidate | None:
                             top=line.top,
                         )
                     end -= len(groups.pop()) + 1
+    return None
+
+
+# The check digits and BBAN of an IBAN whose country letters OCR lost at a column's edge
+# ("IBAN: S73 0049 1500 ..." for ES73 ...): at most one letter left before them.
+_COUNTRYLESS_IBAN = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]?)(\d{2})((?:\s?[A-Za-z0-9]{3,5}){3,8})\b")
+
+
+def _iban_without_country(ctx: _Context) -> Candidate | None:
+    """An IBAN after its label whose country code OCR lost: the countries the page names
+    (a BIC's country letters, the document's language) are tried, a letter left over must
+    be the country's second, and exactly one must give a valid IBAN. The read check digits
+    still have to match the whole number (mod 97), but the country is inferred: below
+    auto-accept."""
+    countries = []
+    for page in ctx.pages:
+        for line in page.lines:
+            for match in F.find_labels(line.text, "vendor_bic"):
+                token = F.BIC_PATTERN.match(line.text, _rest_after(line, match.end))
+                if token and token.group(1)[4:6] not in countries:
+                    countries.append(token.group(1)[4:6])
+    spoken = _LANGUAGE_COUNTRY.get(ctx.language or "", "").upper()
+    if spoken and spoken not in countries:
+        countries.append(spoken)
+    for page in ctx.pages:
+        for line in page.lines:
+            for label in F.find_labels(line.text, "vendor_iban"):
+                start = _rest_after(line, label.end)
+                token = _COUNTRYLESS_IBAN.match(line.text, start)
+                if token is None or re.match(r"[A-Za-z]{2}\d{2}", line.text[start:]):
+                    continue
+                body = token.group(2) + re.sub(r"\s", "", token.group(3))
+                valid = set()
+                for country in countries:
+                    if token.group(1) and token.group(1).upper() != country[1]:
+                        continue
+                    # The BBAN may have swallowed the next word: shorten to the country's length.
+                    for end in range(len(body), 13, -1):
+                        iban = F.iban_from_ocr(country + body[:end])
+                        if iban:
+                            valid.add(iban)
+                            break
+                words = line.words_in(token.start(), token.end())
+                if len(valid) != 1 or _in_buyer_box(ctx, page.number, words):
+                    continue
+                return Candidate(
+                    "vendor_iban",
+                    valid.pop(),
+                    0.7,
+                    words,
+                    label="IBAN",
+                    page=page.number,
+                    top=line.top,
+                )
     return None
 
 

@@ -516,6 +516,28 @@ def test_an_ocr_iban_on_the_line_under_its_label_is_read_by_its_structure():
     assert _ocr(words).value("vendor_iban") == "NL91ABNA0417164300"
 
 
+def _countryless(iban_text: str, bic: str) -> list[Word]:
+    text = f"Datos bancarios: BANCO SANTANDER, S.A. / IBAN: {iban_text} / BIC: {bic}"
+    return [w for w in words_at(48, 548, text, conf=0.95)]
+
+
+def test_an_iban_whose_country_ocr_lost_takes_the_bics_country_when_mod_97_agrees():
+    iban = _ocr(_countryless("S73 0049 1500 0327 1083 4521", "BSCHESMM")).fields["vendor_iban"]
+    assert iban.value == "ES7300491500032710834521"
+    assert iban.confidence < 0.9
+
+
+def test_an_iban_without_country_stays_unread_when_no_country_makes_it_valid():
+    # The check digits do not fit the number: no country is made up for it.
+    assert _ocr(_countryless("S74 0049 1500 0327 1083 4521", "BSCHESMM")).value(
+        "vendor_iban"
+    ) != "ES7400491500032710834521"
+    # The left-over letter is not the second letter of the only country the page names.
+    assert _ocr(_countryless("X73 0049 1500 0327 1083 4521", "BSCHESMM")).value(
+        "vendor_iban"
+    ) is None
+
+
 def test_a_text_layer_iban_is_never_read_by_look_alikes():
     result = extract([(40, 500, "IBAN: DEO4 2004 0000 0418 2736 00")])
     assert result.value("vendor_iban") != "DE04200400000418273600"
