@@ -1427,6 +1427,10 @@ PAYMENT_MARKERS: tuple[str, ...] = (
     "coordinate bancarie",
 )
 
+# Buyer markers that lost their first letter at the edge of a column OCR cut ("hre USt-IdNr."
+# for "Ihre USt-IdNr."): only phrases long enough that the rest is still no other word.
+TRUNCATED_BUYER_MARKERS: tuple[str, ...] = tuple(m[1:] for m in BUYER_MARKERS if len(m) >= 7)
+
 # Words that say the IBAN is the one the vendor will debit (the buyer's), not the payee's.
 DEBIT_MARKERS: tuple[str, ...] = (
     "direct debit",

@@ -1946,6 +1946,8 @@ def _vendor_tax_id(ctx: _Context) -> Candidate | None:
                 before = line.text[max(0, match.start() - 40) : match.start()]
                 if F.contains_any(before, F.BUYER_MARKERS):
                     continue
+                if ctx.ocr and _opens_with_cut_buyer_marker(line, words):
+                    continue
                 side = _party_side(page, line, words)
                 if side == "buyer":
                     continue
@@ -1977,6 +1979,15 @@ def _vendor_tax_id(ctx: _Context) -> Candidate | None:
     ):
         best.score = min(best.score, 0.7)  # two plausible vendor VAT IDs: a human must choose
     return best
+
+
+def _opens_with_cut_buyer_marker(line: Line, words: list[Word]) -> bool:
+    """The segment holding ``words`` starts with a buyer marker whose first letter OCR cut
+    off at the column's edge ("hre USt-IdNr.: DE 317 485 927")."""
+    for segment in line.segments():
+        if words and words[0] in segment.words:
+            return F.first_phrase_at(segment.text, F.TRUNCATED_BUYER_MARKERS) == 0
+    return False
 
 
 def _wrapped_tax_id(

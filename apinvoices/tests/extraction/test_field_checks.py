@@ -605,6 +605,19 @@ def test_a_misread_prefix_is_not_repaired_when_the_checksum_fails_or_the_letters
     assert unlike.value("vendor_tax_id") != "IT02746190046"
 
 
+def test_a_buyer_vat_id_whose_marker_lost_its_first_letter_to_ocr_is_not_the_vendors():
+    # The buyer's address column was cut at its left edge: "Ihre" read as "hre".
+    rows = [
+        (22, 108, "Rheinblick"),
+        (22, 120, "Gebäudeservice GmbH"),
+        (232, 120, "hre USt-IdNr.: DE 317 485 927"),
+        (22, 276, "USt-ID"),
+        (22, 285, "DE 126 394 857"),
+    ]
+    ocr = extract_invoice([make_page(rows, conf=0.95)], source="ocr", kind="ocr")
+    assert ocr.value("vendor_tax_id") == "DE126394857"
+
+
 def test_a_text_layer_vat_id_without_its_prefix_is_not_given_one():
     result = extract([(45, 40, "Fattura n. 17/2025"), (45, 89, "P.IVA: 1102746190046")])
     assert result.value("vendor_tax_id") != "IT02746190046"
