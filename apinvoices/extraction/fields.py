@@ -1327,6 +1327,15 @@ BUYER_MARKERS: tuple[str, ...] = (
     "comptabilite fournisseurs",
     "cuentas a pagar",
     "contabilita fornitori",
+    # The accounts-payable department with the word for "department" before it, so that
+    # the marker opens its line: "Service comptabilité fournisseurs", "Dpto. de cuentas a
+    # pagar", "Ufficio contabilità fornitori", "Afdeling crediteurenadministratie".
+    "service comptabilite fournisseurs",
+    "dpto. de cuentas a pagar",
+    "departamento de cuentas a pagar",
+    "ufficio contabilita fornitori",
+    "afdeling crediteurenadministratie",
+    "abteilung kreditorenbuchhaltung",
     "your vat",
     "customer vat",
     "recipient",

@@ -2139,11 +2139,19 @@ def _name_segments(page: Page, index: int, line: Line) -> list[tuple[Line, bool]
     when a narrow column may have wrapped a company name ("Zeeland Transport &" / "Logistiek
     B.V."): (segment, joined). A lone legal form ("B.V.") is only offered joined."""
     result = []
-    above = page.lines[index - 1] if index > 0 else None
+    # Beside another column the line right above may be that column's ("Lyon" between
+    # "Côte d'Azur Nettoyage" and "SA"): the nearest few lines above are looked at.
+    aboves = [a for a in page.lines[max(0, index - 3) : index] if a.top < line.top]
     for segment in line.segments():
         lone_form = bool(_LEGAL_FORMS.fullmatch(segment.text.strip(" ,")))
         if not lone_form:
             result.append((segment, False))
+        column = [
+            a
+            for a in aboves
+            if any(abs(t.x0 - segment.x0) <= 4 for t in a.segments())
+        ]
+        above = column[-1] if column else None
         if above is None or line.top - above.bottom >= 0.6 * line.height:
             continue
         for top in above.segments():

@@ -572,6 +572,20 @@ def test_sa_without_dots_is_a_legal_form_but_a_state_before_its_postcode_is_not(
     assert shop.value("vendor_name") == "Outback Supplies Pty Ltd"
 
 
+def test_a_name_above_its_accounts_payable_department_is_the_buyers():
+    # A sidebar layout: the vendor's name wrapped in the sidebar, its legal form alone on
+    # the next line, while the buyer's address column sets "Lyon" between the two halves.
+    rows = [
+        (200, 72, "Kestrel Instruments SAS"),
+        (200, 84, "Service comptabilité fournisseurs"),
+        (200, 96, "25 quai Perrache"),
+        (24, 104, "Côte d'Azur Nettoyage"),
+        (200, 106, "69002 Lyon"),
+        (24, 113, "SA"),
+    ]
+    assert extract(rows).value("vendor_name") == "Côte d'Azur Nettoyage SA"
+
+
 # --- VAT IDs read by OCR --------------------------------------------------------------------------
 
 
