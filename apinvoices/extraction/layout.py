@@ -532,7 +532,12 @@ def extract_invoice(pages: list[Page], *, source: Source, kind: str) -> Extracte
     bic = _vendor_bic(ctx, chosen.get("vendor_iban"))
     if bic:
         chosen["vendor_bic"] = bic
-    if currency:
+    implied = _implied_currency(chosen, text) if ctx.ocr and currency else None
+    if currency and implied is not None and _once_in_ocr_noise(ctx, chosen, currency, implied):
+        # Named once on an OCR page while the vendor's bank and VAT country say otherwise: a
+        # symbol read into garbled text ("Rs" in a line OCR could not read), not a currency.
+        chosen["currency"] = implied
+    elif currency:
         code, conf = currency
         chosen["currency"] = _currency_candidate(ctx, code, conf)
     else:
@@ -2411,6 +2416,30 @@ def _implied_currency(chosen: dict[str, Candidate], text: str) -> Candidate | No
     if _US_MARKERS.search(text):
         return Candidate("currency", "USD", 0.55, [], label="US payment details")
     return None
+
+
+def _once_in_ocr_noise(
+    ctx: _Context, chosen: dict[str, Candidate], currency: tuple[str, float], implied: Candidate
+) -> bool:
+    """The only currency named is named once, only as a symbol or word (no ISO code), not on
+    the line of an amount the rules read, and it is not the currency of the vendor's own
+    account country: a UK vendor's one "€" beside its total stays EUR."""
+    code, _conf = currency
+    text = "\n".join(line.text for page in ctx.pages for line in page.lines)
+    counts = F.find_currencies(text)
+    if (
+        implied.value == code
+        or counts.get(code) != 1
+        or len(counts) != 1
+        or re.search(rf"(?<![A-Za-z]){code}(?![A-Za-z])", text)
+    ):
+        return False
+    amount_words = {id(w) for n in _AMOUNT_FIELDS if n in chosen for w in chosen[n].words}
+    for page in ctx.pages:
+        for line in page.lines:
+            if amount_words & {id(w) for w in line.words} and F.find_currencies(line.text):
+                return False
+    return True
 
 
 def _currency_candidate(ctx: _Context, code: str, conf: float) -> Candidate:

@@ -586,6 +586,34 @@ def test_a_name_above_its_accounts_payable_department_is_the_buyers():
     assert extract(rows).value("vendor_name") == "Côte d'Azur Nettoyage SA"
 
 
+# --- Currency on OCR --------------------------------------------------------------------------------
+
+
+def _spanish_page(extra: list[tuple[float, float, str]]):
+    rows = [
+        (40, 120, "NIF: ESB87654323"),
+        (40, 300, "15 [ueseación ette Rs 3 alg iso] aa"),
+        (334, 185, "Base imponible 67.592,24"),
+        (334, 199, "IVA 21 % 14.194,37"),
+        (334, 213, "Total 81.786,61"),
+        (40, 230, "Datos bancarios: IBAN: ES91 2100 0418 4502 0005 1332"),
+        *extra,
+    ]
+    return extract_invoice([make_page(rows, conf=0.95)], source="ocr", kind="ocr")
+
+
+def test_a_currency_symbol_read_once_into_garbled_ocr_text_yields_to_the_vendors_country():
+    result = _spanish_page([])
+    assert result.value("currency") == "EUR"
+    assert result.fields["currency"].confidence < 0.9
+
+
+def test_a_single_currency_sign_beside_an_amount_is_the_currency():
+    # A Spanish vendor invoicing in pounds, the sign printed once, on its total's line.
+    result = _spanish_page([(334, 227, "Total a pagar £81.786,61")])
+    assert result.value("currency") == "GBP"
+
+
 # --- VAT IDs read by OCR --------------------------------------------------------------------------
 
 
