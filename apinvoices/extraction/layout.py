@@ -1366,7 +1366,8 @@ def _tax_from_rate_rows(ctx: _Context, chosen: dict[str, Candidate]) -> None:
     total, net, tax = (chosen.get(n) for n in _AMOUNT_FIELDS)
     printed = [c for c in (total, net, tax) if c is not None and c.words]
     if net is None or (
-        len(printed) == 3 and net.value + tax.value == total.value  # type: ignore[operator,union-attr]
+        len(printed) == 3
+        and net.value + tax.value == total.value  # type: ignore[operator,union-attr]
     ):
         return
     if total is not None and not total.words:
@@ -1374,7 +1375,9 @@ def _tax_from_rate_rows(ctx: _Context, chosen: dict[str, Candidate]) -> None:
     # taxes.py reads lines with this module's helpers, so it is imported here.
     from apinvoices.extraction.taxes import tax_from_rate_rows
 
-    summed = tax_from_rate_rows(ctx.pages, decimal_hint=ctx.decimal_hint, net=net.value)  # type: ignore[arg-type]
+    summed = tax_from_rate_rows(
+        ctx.pages, decimal_hint=ctx.decimal_hint, net=net.value  # type: ignore[arg-type]
+    )
     if summed is None or not _same_sign(net.value, summed):  # type: ignore[arg-type]
         return
     net.score = max(net.score, 0.8)
@@ -1800,7 +1803,9 @@ def _ocr_repaired_iban(ctx: _Context) -> Candidate | None:
 
 # The check digits and BBAN of an IBAN whose country letters OCR lost at a column's edge
 # ("IBAN: S73 0049 1500 ..." for ES73 ...): at most one letter left before them.
-_COUNTRYLESS_IBAN = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]?)(\d{2})((?:\s?[A-Za-z0-9]{3,5}){3,8})\b")
+_COUNTRYLESS_IBAN = re.compile(
+    r"(?<![A-Za-z0-9])([A-Za-z]?)(\d{2})((?:\s?[A-Za-z0-9]{3,5}){3,8})\b"
+)
 
 
 def _iban_without_country(ctx: _Context) -> Candidate | None:

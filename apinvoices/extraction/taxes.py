@@ -49,7 +49,9 @@ def _rows_in(line: Line, decimal_hint: str | None):
             yield rate, None, amounts[0]
 
 
-def _full_rows(pages: list[Page], decimal_hint: str | None) -> dict[Decimal, tuple[Decimal, Decimal]]:
+def _full_rows(
+    pages: list[Page], decimal_hint: str | None
+) -> dict[Decimal, tuple[Decimal, Decimal]]:
     """rate -> (base, tax) of every row whose tax is its base times its rate."""
     full: dict[Decimal, tuple[Decimal, Decimal]] = {}
     # The summary sits below the lines: read bottom-up so a line item's "20 %" column does not

@@ -494,6 +494,9 @@ def test_a_customer_details_header_marks_the_buyers_block():
 # --- IBANs read by OCR ----------------------------------------------------------------------------
 
 
+_GROUPS_DE = "DEO4 2004 0000 0418 2736 00"
+
+
 def test_an_ocr_iban_with_a_letter_among_its_check_digits_is_read_without_a_label():
     # "1BAN" is no label, and "DEO4" fails the strict pattern: the IBAN's structure says
     # positions 3-4 are digits, and mod 97 confirms the reading.
@@ -501,7 +504,7 @@ def test_an_ocr_iban_with_a_letter_among_its_check_digits_is_read_without_a_labe
         _word("Bankverhlndune:", 46, 808, 814),
         _word("Commertank", 130, 808, 814),
         _word("-1BAN:", 190, 808, 814),
-        *[_word(g, 225 + 27 * i, 808, 814) for i, g in enumerate("DEO4 2004 0000 0418 2736 00".split())],
+        *(_word(g, 225 + 27 * i, 808, 814) for i, g in enumerate(_GROUPS_DE.split())),
     ]
     iban = _ocr(words).fields["vendor_iban"]
     assert iban.value == "DE04200400000418273600"
@@ -586,7 +589,7 @@ def test_a_name_above_its_accounts_payable_department_is_the_buyers():
     assert extract(rows).value("vendor_name") == "Côte d'Azur Nettoyage SA"
 
 
-# --- Currency on OCR --------------------------------------------------------------------------------
+# --- Currency on OCR ----------------------------------------------------------------------------
 
 
 def _spanish_page(extra: list[tuple[float, float, str]]):
