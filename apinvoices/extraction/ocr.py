@@ -564,18 +564,42 @@ def vote_language(texts: list[str], allowed: list[str]) -> str | None:
     return ranked[0][0]
 
 
+# The vote reads bands of the page's top, at about 100 dpi: the title and header labels it
+# needs are there and still legible. Seed 7 (51 first pages, FX and generated scans and photos):
+# the top half at half resolution voted right on 47 (4 unsure) for 0.75 CPU-s a document; the
+# top third at a third 47 (4 unsure, other pages) for 0.44; the top half at a third 48 for 0.57.
+# Reading the second band only when the first leaves the vote unsure keeps the cheap read for
+# most pages and the larger crop for the rest. An unsure vote costs far more than a band: the
+# page is then read with every configured language.
+VOTE_BANDS = ((0.0, 1 / 3), (1 / 3, 1 / 2))
+VOTE_WIDTH = 800
+
+
 def detect_language(image: Image.Image) -> str | None:
     """The page's language among ``AP_OCR_LANGUAGES``, from a fast English read of its top
-    half at half resolution (titles and header labels are there); None when unsure."""
+    (VOTE_BANDS, reduced to about VOTE_WIDTH pixels wide); None when unsure.
+
+    Guarantee: one ``tesseract`` read of the top third; a second, of the rest of the top half,
+    only when the first leaves the vote unsure. Words of both bands vote together.
+    """
     allowed = _languages().split("+")
     if len(allowed) == 1:
         return allowed[0]
     probe_language = "eng" if "eng" in allowed else allowed[0]
-    top = image.crop((0, 0, image.width, max(1, image.height // 2)))
-    if min(top.size) >= 400:
-        top = top.reduce(2)
-    texts = [w[0] for w in tesseract_data(top, languages=probe_language) if float(w[1]) >= 50]
-    return vote_language(texts, allowed)
+    factor = max(1, image.width // VOTE_WIDTH)
+    texts: list[str] = []
+    for start, end in VOTE_BANDS:
+        top, bottom = round(image.height * start), max(1, round(image.height * end))
+        if bottom <= top:
+            continue
+        band = image.crop((0, top, image.width, bottom))
+        if factor > 1:
+            band = band.reduce(factor)
+        texts += [w[0] for w in tesseract_data(band, languages=probe_language) if float(w[1]) >= 50]
+        found = vote_language(texts, allowed)
+        if found:
+            return found
+    return None
 
 
 def _with_english(language: str) -> str:

@@ -1,9 +1,10 @@
-"""What the OCR path spends CPU on, and when: the speck check that decides the median filter.
+"""What the OCR path spends CPU on, and when (bench/README.md, "OCR cost per page").
 
-A 3x3 median filter costs ~0.2 CPU-s on a 300-dpi page. These tests pin that it runs on pages
-with isolated specks and on black-and-white scans, and not on clean rendered pages or on grey
-scans whose only noise is grain (bench/README.md, "OCR cost per page"). No Tesseract here:
-``prepare``'s deskew and contrast stretch are pure Pillow.
+A 3x3 median filter costs ~0.2 CPU-s on a 300-dpi page: it runs on pages with isolated specks
+and on black-and-white scans, not on clean rendered pages or on grey scans whose only noise is
+grain (no Tesseract in those tests: ``prepare``'s deskew and contrast stretch are Pillow). The
+language vote reads the top third of a page at ~100 dpi, and the rest of the top half only when
+that leaves it unsure (real Tesseract, counted processes).
 """
 
 from __future__ import annotations
@@ -12,11 +13,18 @@ import random
 from pathlib import Path
 
 import pypdfium2
+import pytesseract
 import pytest
-from PIL import Image, ImageFilter, ImageOps
+from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
 from apinvoices.demo.render_scan import render_scan, to_bitonal
-from apinvoices.extraction.ocr import is_bitonal, is_noisy, skew_angle, speck_share
+from apinvoices.extraction.ocr import (
+    detect_language,
+    is_bitonal,
+    is_noisy,
+    skew_angle,
+    speck_share,
+)
 
 FX = Path("zugferd-corpus") / "XML-Rechnung" / "FX"
 COOLBLUE = Path("invoice2data-compare") / "tests" / "compare" / "coolblue1.pdf"
@@ -100,3 +108,70 @@ def test_black_and_white_scans_are_median_filtered(corpus_dir):
     assert not is_bitonal(page)
     assert not is_bitonal(page.convert("RGB"))
     assert is_noisy(as_prepare_sees_it(bitonal), bitonal=True)
+
+
+# --- The language vote reads the top third, and more only when unsure -----------------------
+
+
+def a4_page_with(lines: list[tuple[float, str]]) -> Image.Image:
+    """A blank 300-dpi A4 page with each text drawn at its share of the page height."""
+    page = Image.new("L", (2480, 3508), 255)
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.load_default(size=56)
+    for share, text in lines:
+        draw.text((200, round(3508 * share)), text, fill=0, font=font)
+    return page
+
+
+def counted_tesseract_runs(monkeypatch) -> list[str]:
+    runs = []
+    real_run = pytesseract.pytesseract.run_tesseract
+
+    def counted(*args, **kwargs):
+        runs.append(kwargs.get("lang"))
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(pytesseract.pytesseract, "run_tesseract", counted)
+    return runs
+
+
+@pytest.mark.ocr
+def test_a_title_in_the_top_third_is_voted_on_in_one_read(settings, monkeypatch):
+    settings.AP_OCR_LANGUAGES = "eng+deu+fra+nld+spa+ita"
+    page = a4_page_with(
+        [(0.08, "RECHNUNG"), (0.2, "Rechnungsnummer 4711 vom Datum 05.03.2025"), (0.6, "Netto")]
+    )
+    runs = counted_tesseract_runs(monkeypatch)
+
+    assert detect_language(page) == "deu"
+    assert runs == ["eng"]
+
+
+@pytest.mark.ocr
+def test_an_unsure_vote_reads_the_rest_of_the_top_half(settings, monkeypatch):
+    """GIVEN a letterhead with no invoice words in the top third, and the French labels just
+    below it. WHEN the language is voted THEN a second band is read and the labels decide."""
+    settings.AP_OCR_LANGUAGES = "eng+deu+fra+nld+spa+ita"
+    page = a4_page_with(
+        [
+            (0.05, "KESTREL 42"),
+            (0.38, "FACTURE numero 2025-118"),
+            (0.42, "Date d'echeance: 30/04/2025"),
+            (0.46, "Montant HT et TVA du client"),
+        ]
+    )
+    runs = counted_tesseract_runs(monkeypatch)
+
+    assert detect_language(page) == "fra"
+    assert runs == ["eng", "eng"]
+
+
+@pytest.mark.ocr
+def test_a_page_without_invoice_words_is_left_to_every_language(settings, monkeypatch):
+    settings.AP_OCR_LANGUAGES = "eng+deu+fra+nld+spa+ita"
+    page = a4_page_with([(0.05, "KESTREL 42"), (0.7, "Rechnung Betrag Gesamtbetrag")])
+    runs = counted_tesseract_runs(monkeypatch)
+
+    # Words below the top half never vote: both bands are read, and the vote stays unsure.
+    assert detect_language(page) is None
+    assert runs == ["eng", "eng"]
