@@ -2,12 +2,12 @@
 
 A phone photo shows the page lying on a desk, seen at an angle (a quadrilateral, not a
 rectangle), smaller than a 300-dpi scan, lit unevenly. ``find_page`` finds the sheet, ``rectify`` maps its
-four corners back to a rectangle at the resolution Tesseract reads best (one resampling for
-both). ``find_page`` gives up (``None``) when it is unsure, and a scan whose page fills the
+four corners back to a rectangle at PHOTO_DPI (one resampling for both). ``find_page`` gives up (``None``) when it is unsure, and a scan whose page fills the
 frame is left as it is.
 
 A photo's page is then divided by an estimate of its own paper brightness
-(``flatten_lighting``), so that a dim corner prints as dark text on white like a lit one.
+(``flatten_lighting``), so that a dim corner prints as dark text on white like a lit one, and
+turned upright by its ink (``lines_run_vertically``, ``ascender_ratio``).
 
 Tried and measured, not kept or not for scans (bench/README.md, "Phone photos: finding the
 sheet"): a mild unsharp mask gained nothing on photos and cost 4 fields on scans; lighting
@@ -42,17 +42,19 @@ MIN_QUAD_FILL = 0.93
 MIN_CORNER_DEGREES = 60.0
 # Rows or columns this close to a side's ends belong to the neighbouring sides' corners.
 EDGE_TRIM = 0.15
-# Tesseract reads best at ~300 dpi (x-height of 10-pt text ~20 px); photos are scaled up to it,
-# by at most 3x (beyond that the pixels hold no more detail than the photo had).
+# Tesseract reads best at ~300 dpi (x-height of 10-pt text ~20 px); scans below 250 dpi are
+# scaled up to it, by at most 3x (beyond that the pixels hold no more detail than they had).
 TARGET_DPI = 300.0
 UPSCALE_BELOW_DPI = 250.0
 MAX_UPSCALE = 3.0
-# A photographed sheet is read at the resolution it was taken at (seed-7 photos: sheets of
-# ~130-190 dpi): enlarging it to 300 dpi read fewer fields (210 vs 221 of 252) at 1.3x the
-# CPU, since interpolation adds no detail and Tesseract's binarisation of the enlarged
-# grey edges is no better. Outside these bounds it is scaled into them.
-PHOTO_MIN_DPI = 100.0
-PHOTO_MAX_DPI = 1000.0
+# A photographed sheet is read at 200 dpi, whatever it was taken at (the generated photos'
+# sheets measure ~150-230 dpi; a photo inside a PDF is rendered at 300). Seeds 7 and 13, 51
+# photo pages (bench/README.md, "Phone photos at 200 dpi"): 474/503 fields right at 200 dpi,
+# 471 at each photo's own resolution; on seed 7, 210/252 enlarged to 300 dpi (the old way)
+# against 221 at its own, for 1.3x the CPU. 200 rather than the photo's own resolution
+# mended character slips on the smaller sheets (B read as 8, a last digit lost), and halves
+# the pixels of the 300-dpi renderings of PDF photos.
+PHOTO_DPI = 200.0
 
 
 @dataclass(frozen=True)
@@ -78,13 +80,9 @@ class PageWarp:
 
 
 def photo_scale(dpi: float) -> float:
-    """How much to enlarge (or shrink) a sheet photographed at ``dpi`` for Tesseract: it is
-    read at the resolution it was photographed at, within PHOTO_MIN_DPI..PHOTO_MAX_DPI."""
-    if dpi < PHOTO_MIN_DPI:
-        return min(PHOTO_MIN_DPI / dpi, MAX_UPSCALE)
-    if dpi > PHOTO_MAX_DPI:
-        return PHOTO_MAX_DPI / dpi
-    return 1.0
+    """How much to enlarge (above 1) or shrink a sheet photographed at ``dpi`` so that
+    Tesseract reads it at PHOTO_DPI; never enlarged more than MAX_UPSCALE."""
+    return min(PHOTO_DPI / dpi, MAX_UPSCALE)
 
 
 def upscale_factor(dpi: float) -> float:

@@ -255,11 +255,12 @@ UPSIDE_DOWN_BELOW = 0.6
 def prepare(image: Image.Image, *, dpi: float) -> Prepared:
     """The page Tesseract reads best from ``image`` (a scan or photo at ``dpi``).
 
-    A sheet photographed on a desk is cut out and its perspective undone, at ~300 dpi;
-    then: turned upright by OSD if landscape (portrait pages are checked by OSD only if they
-    read badly), deskewed, its lighting flattened (photos only), contrast-stretched, and
-    denoised when speckled. A page that fills
-    its image (a scan) is only scaled up, when below ~250 dpi.
+    A sheet photographed on a desk is cut out and its perspective undone, at 200 dpi
+    (``imageprep.PHOTO_DPI``), its lighting flattened, turned upright by its ink when it lies
+    sideways (or, upside down, when its ascenders say so clearly), and deskewed. A page that
+    fills its image (a scan) is turned upright by OSD if landscape, deskewed, and scaled up
+    when below ~250 dpi. Either is then contrast-stretched and denoised when speckled;
+    portrait pages are checked by OSD again only if they read badly (``_finish_page``).
     """
     gray = image.convert("L")
     warp = None

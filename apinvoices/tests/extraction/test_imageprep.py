@@ -96,19 +96,18 @@ def test_a_page_that_fills_the_frame_is_left_alone(corpus_dir):
     assert imageprep.find_page(Image.new("L", (2000, 2600), 90)) is None
 
 
-def test_rectified_sheet_is_an_upright_page_at_the_photo_resolution(corpus_dir):
+def test_rectified_sheet_is_an_upright_page_at_200_dpi(corpus_dir):
     """GIVEN a 150-dpi photo of an A4 sheet on a desk
     WHEN it is prepared for OCR
-    THEN the sheet alone remains, as a portrait page at the resolution it was photographed at
-    (~143-155 dpi: the sheet is seen 1180-1275 px wide) with no desk around it, and a point on
-    it maps back to where the photo shows it."""
+    THEN the sheet alone remains, as a portrait page at 200 dpi with no desk around it, and a
+    point on it maps back to where the photo shows it."""
     photo = photograph(render(corpus_dir / COOLBLUE, dpi=150))
     ready = prepare(photo, dpi=150)
     assert ready.warp is not None and ready.turn == 0
     width_in, height_in = ready.image.width / ready.dpi, ready.image.height / ready.dpi
     assert width_in == pytest.approx(8.27, abs=0.05)
     assert height_in == pytest.approx(11.69, rel=0.06)
-    assert 140 <= ready.dpi <= 160
+    assert ready.dpi == pytest.approx(200)
     # No desk left along the edges: a 10-pixel border strip is lighter than the desk (grey
     # ~86) even in the shadowed far corner, except the bottom edge: the page's blue band.
     for box in (
