@@ -1,9 +1,10 @@
 """Phone photos before Tesseract: find the sheet on the desk and undo the perspective.
 
 A phone photo shows the page lying on a desk, seen at an angle (a quadrilateral, not a
-rectangle), smaller than a 300-dpi scan, lit unevenly. ``find_page`` finds the sheet, ``rectify`` maps its
-four corners back to a rectangle at PHOTO_DPI (one resampling for both). ``find_page`` gives up (``None``) when it is unsure, and a scan whose page fills the
-frame is left as it is.
+rectangle), smaller than a 300-dpi scan, lit unevenly. ``find_page`` finds the sheet,
+``rectify`` maps its four corners back to a rectangle at PHOTO_DPI (one resampling for both).
+``find_page`` gives up (``None``) when it is unsure, and a scan whose page fills the frame is
+left as it is.
 
 A photo's page is then divided by an estimate of its own paper brightness
 (``flatten_lighting``), so that a dim corner prints as dark text on white like a lit one, and

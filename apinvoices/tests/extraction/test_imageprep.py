@@ -209,7 +209,9 @@ def test_photo_taken_sideways_is_read_upright(corpus_dir, settings, ccw, turn):
     box = result.fields["vendor_iban"].bbox
     # Where the upright photo shows the IBAN's first character, then that point after the turn.
     clean = extract_image_ocr(_png(page, dpi=150)).fields["vendor_iban"].bbox
-    x, y = apply(page_to_photo, (clean.x0 + 3) * 150 / 72, (clean.top + clean.bottom) / 2 * 150 / 72)
+    x, y = apply(
+        page_to_photo, (clean.x0 + 3) * 150 / 72, (clean.top + clean.bottom) / 2 * 150 / 72
+    )
     if ccw == 90:
         x, y = y, PHOTO_SIZE[0] - x
     else:
