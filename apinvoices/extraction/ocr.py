@@ -298,10 +298,10 @@ def prepare(image: Image.Image, *, dpi: float) -> Prepared:
         # Bilinear: at 300 dpi Tesseract reads it as well as bicubic, at half the cost.
         gray = gray.rotate(angle, resample=Image.BILINEAR, expand=False, fillcolor=255)
     if warp is not None and not PHOTO_TURN_BY_INK:
-        gray = imageprep.flatten_lighting(gray)
-    if warp is not None and PHOTO_TURN_BY_INK:
+        gray = imageprep.flatten_lighting(gray)  # where it ran before the ink turn
+    elif warp is not None:
         # A turned sheet is upside down after the 90-degree turn when its ascenders point
-        # down; an untouched one only on strong evidence (upright pages measure >= 1.5).
+        # down; an unturned one only on strong evidence (upright pages measured >= 1.6).
         if imageprep.ascender_ratio(gray) < (1.0 if turn else UPSIDE_DOWN_BELOW):
             turn = (turn + 180) % 360
             gray = gray.transpose(Image.Transpose.ROTATE_180)
