@@ -183,6 +183,15 @@ def test_ascenders_tell_an_upright_page_from_one_upside_down(corpus_dir):
     assert imageprep.lines_run_vertically(page.transpose(Image.Transpose.ROTATE_90))
 
 
+def test_photo_taken_upside_down_is_turned_over(corpus_dir):
+    """A portrait sheet is turned over by its ink alone (no OSD), and an upright one is not."""
+    photo = photograph(render(corpus_dir / COOLBLUE, dpi=150))
+    assert prepare(photo, dpi=150).turn == 0
+    upside_down = prepare(photo.transpose(Image.Transpose.ROTATE_180), dpi=150)
+    assert upside_down.turn == 180
+    assert imageprep.ascender_ratio(upside_down.image) > 1.5
+
+
 @pytest.mark.ocr
 @pytest.mark.parametrize("ccw, turn", [(90, 90), (270, 270)], ids=["turned left", "turned right"])
 def test_photo_taken_sideways_is_read_upright(corpus_dir, settings, ccw, turn):
