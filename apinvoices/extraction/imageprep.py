@@ -1,13 +1,14 @@
 """Phone photos before Tesseract: find the sheet on the desk and undo the perspective.
 
 A phone photo shows the page lying on a desk, seen at an angle (a quadrilateral, not a
-rectangle), smaller than a 300-dpi scan, lit unevenly. ``find_page`` finds the sheet, ``rectify`` maps its
-four corners back to a rectangle at the resolution Tesseract reads best (one resampling for
-both). ``find_page`` gives up (``None``) when it is unsure, and a scan whose page fills the
-frame is left as it is.
+rectangle), smaller than a 300-dpi scan, lit unevenly. ``find_page`` finds the sheet,
+``rectify`` maps its four corners back to a rectangle at PHOTO_DPI (one resampling for both).
+``find_page`` gives up (``None``) when it is unsure, and a scan whose page fills the frame is
+left as it is.
 
 A photo's page is then divided by an estimate of its own paper brightness
-(``flatten_lighting``), so that a dim corner prints as dark text on white like a lit one.
+(``flatten_lighting``), so that a dim corner prints as dark text on white like a lit one, and
+turned upright by its ink (``lines_run_vertically``, ``ascender_ratio``).
 
 Tried and measured, not kept or not for scans (bench/README.md, "Phone photos: finding the
 sheet"): a mild unsharp mask gained nothing on photos and cost 4 fields on scans; lighting
@@ -23,7 +24,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageMath, ImageOps
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageMath, ImageOps, ImageStat
 
 Point = tuple[float, float]
 
@@ -42,11 +43,19 @@ MIN_QUAD_FILL = 0.93
 MIN_CORNER_DEGREES = 60.0
 # Rows or columns this close to a side's ends belong to the neighbouring sides' corners.
 EDGE_TRIM = 0.15
-# Tesseract reads best at ~300 dpi (x-height of 10-pt text ~20 px); photos are scaled up to it,
-# by at most 3x (beyond that the pixels hold no more detail than the photo had).
+# Tesseract reads best at ~300 dpi (x-height of 10-pt text ~20 px); scans below 250 dpi are
+# scaled up to it, by at most 3x (beyond that the pixels hold no more detail than they had).
 TARGET_DPI = 300.0
 UPSCALE_BELOW_DPI = 250.0
 MAX_UPSCALE = 3.0
+# A photographed sheet is read at 200 dpi, whatever it was taken at (the generated photos'
+# sheets measure ~150-230 dpi; a photo inside a PDF is rendered at 300). Seeds 7 and 13, 51
+# photo pages (bench/README.md, "Phone photos at 200 dpi"): 474/503 fields right at 200 dpi,
+# 471 at each photo's own resolution; on seed 7, 210/252 enlarged to 300 dpi (the old way)
+# against 221 at its own, for 1.3x the CPU. 200 rather than the photo's own resolution
+# mended character slips on the smaller sheets (B read as 8, a last digit lost), and halves
+# the pixels of the 300-dpi renderings of PDF photos.
+PHOTO_DPI = 200.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,12 @@ class PageWarp:
         w = g * px + h * py + 1.0
         u, v = (a * px + b * py + c) / w, (d * px + e * py + f) / w
         return u * 72.0 / self.photo_dpi, v * 72.0 / self.photo_dpi
+
+
+def photo_scale(dpi: float) -> float:
+    """How much to enlarge (above 1) or shrink a sheet photographed at ``dpi`` so that
+    Tesseract reads it at PHOTO_DPI; never enlarged more than MAX_UPSCALE."""
+    return min(PHOTO_DPI / dpi, MAX_UPSCALE)
 
 
 def upscale_factor(dpi: float) -> float:
@@ -409,11 +424,76 @@ def flatten_lighting(gray: Image.Image) -> Image.Image:
     return flat
 
 
+# --- which way up ----------------------------------------------------------------------------
+
+# Strips the page is cut into before its rows are summed: narrow enough that a text line left
+# skewed by ~0.5 deg drifts only a pixel or two across one, and that the lines of side-by-side
+# columns (address blocks, a totals box) are not summed with each other's baselines.
+UPRIGHT_STRIPS = 16
+# A row of a strip is part of a text line when this much of it (0-255 mean) is ink.
+LINE_ROW_INK = 3
+# Text lines taller than this many pixels are logos or shaded boxes, not print.
+MAX_LINE_ROWS = 200
+SOLID_ROW_INK = 230
+
+
+def ascender_ratio(gray: Image.Image) -> float:
+    """Ink above the lower-case band of the text lines / ink below it, over the whole page.
+
+    Latin print has many more strokes above its x-height (capitals, digits, b d f h k l t)
+    than below its baseline (g j p q y), so an upright page measures well above 1 and the same
+    page upside down its inverse: on the generated photos of seeds 7 and 13 (45 upright pages,
+    8 turned sheets), upright 1.6-6.7, upside down 0.16-0.64. ``gray`` should be lit evenly
+    (``flatten_lighting``) and deskewed; a page without text lines measures 1.0.
+    """
+    ink = ImageOps.invert(ImageOps.autocontrast(gray, cutoff=1)).point(
+        lambda v: 255 if v > 128 else 0
+    )
+    w, h = ink.size
+    above = below = 0
+    for k in range(UPRIGHT_STRIPS):
+        strip = ink.crop((k * w // UPRIGHT_STRIPS, 0, (k + 1) * w // UPRIGHT_STRIPS, h))
+        profile = strip.resize((1, h), Image.Resampling.BOX).tobytes()
+        y = 0
+        while y < h:
+            if profile[y] < LINE_ROW_INK:
+                y += 1
+                continue
+            start = y
+            while y < h and profile[y] >= LINE_ROW_INK:
+                y += 1
+            line = profile[start:y]
+            # A row inked across the whole strip is a rule, a box's edge or a filled band,
+            # whose shading or edges say nothing about which way is up.
+            if not 6 <= len(line) <= MAX_LINE_ROWS or max(line) >= SOLID_ROW_INK:
+                continue
+            # The lower-case band is where a line is darkest: every letter has ink there.
+            half = max(line) / 2
+            core = [i for i, v in enumerate(line) if v >= half]
+            above += sum(line[: core[0]])
+            below += sum(line[core[-1] + 1 :])
+    if not above and not below:
+        return 1.0
+    return above / max(below, 1)
+
+
+def lines_run_vertically(gray: Image.Image) -> bool:
+    """Whether the text lines of ``gray`` run top to bottom (a page turned 90 degrees): its
+    columns' ink profile is then peakier than its rows'."""
+    small = ImageOps.invert(gray.reduce(max(1, min(gray.size) // 400)))
+    rows = small.resize((1, small.height), Image.Resampling.BOX)
+    cols = small.resize((small.width, 1), Image.Resampling.BOX)
+    return ImageStat.Stat(cols).var[0] > ImageStat.Stat(rows).var[0]
+
+
 __all__ = [
     "PageWarp",
+    "ascender_ratio",
     "find_page",
     "flatten_lighting",
+    "lines_run_vertically",
     "perspective_coeffs",
+    "photo_scale",
     "rectify",
     "upscale_factor",
 ]

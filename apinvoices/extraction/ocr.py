@@ -288,16 +288,22 @@ class Prepared:
 
 # Switch off to measure what cutting the sheet out of photos is worth (bench/README.md).
 FIND_PAGE = True
+# Photos: turn a landscape sheet by where its text lines run and which way its ascenders
+# point (``imageprep.ascender_ratio``), not by Tesseract OSD. Off: OSD, as before.
+PHOTO_TURN_BY_INK = True
+# An upright-shaped photo is turned over when its ascender ratio is below this.
+UPSIDE_DOWN_BELOW = 0.6
 
 
 def prepare(image: Image.Image, *, dpi: float) -> Prepared:
     """The page Tesseract reads best from ``image`` (a scan or photo at ``dpi``).
 
-    A sheet photographed on a desk is cut out and its perspective undone, at ~300 dpi;
-    then: turned upright by OSD if landscape (portrait pages are checked by OSD only if they
-    read badly), deskewed, its lighting flattened (photos only), contrast-stretched, and
-    denoised when speckled. A page that fills
-    its image (a scan) is only scaled up, when below ~250 dpi.
+    A sheet photographed on a desk is cut out and its perspective undone, at 200 dpi
+    (``imageprep.PHOTO_DPI``), its lighting flattened, turned upright by its ink when it lies
+    sideways (or, upside down, when its ascenders say so clearly), and deskewed. A page that
+    fills its image (a scan) is turned upright by OSD if landscape, deskewed, and scaled up
+    when below ~250 dpi. Either is then contrast-stretched and denoised when speckled;
+    portrait pages are checked by OSD again only if they read badly (``_finish_page``).
     """
     gray = image.convert("L")
     warp = None
@@ -309,13 +315,23 @@ def prepare(image: Image.Image, *, dpi: float) -> Prepared:
         )
         # The sheet's own width sets the resolution, not the photo's (which includes the desk).
         page_dpi = max(short / ASSUMED_PAGE_WIDTH_INCHES, 50.0)
-        scale = imageprep.upscale_factor(page_dpi)
+        scale = imageprep.photo_scale(page_dpi)
         gray, coeffs = imageprep.rectify(gray, quad, scale=scale)
         warp = imageprep.PageWarp(coeffs=coeffs, page_dpi=page_dpi * scale, photo_dpi=dpi)
         dpi = page_dpi * scale
     frame = (gray.width * 72.0 / dpi, gray.height * 72.0 / dpi)
     turn = 0
-    if gray.width > gray.height * 1.15:
+    landscape = gray.width > gray.height * 1.15
+    if warp is not None and PHOTO_TURN_BY_INK:
+        # Photos only: on the seed-7 photos 154 -> 216 of 252 fields; on scans (even light
+        # already) it cost 3 of 251. Before the turn, which is judged on evenly lit ink.
+        gray = imageprep.flatten_lighting(gray)
+        if landscape and imageprep.lines_run_vertically(gray):
+            # A sheet photographed turned; whether by 90 or 270 is settled below. (Tesseract
+            # OSD was unsure on such sheets, 0.3-1.2 confidence, and often wrong.)
+            turn = 90
+            gray = rotate_upright(gray, turn)
+    elif landscape:
         turn = orientation(gray)
         gray = rotate_upright(gray, turn)
     angle = skew_angle(gray)
@@ -324,10 +340,14 @@ def prepare(image: Image.Image, *, dpi: float) -> Prepared:
         # the clerk sees them on the original page.
         # Bilinear: at 300 dpi Tesseract reads it as well as bicubic, at half the cost.
         gray = gray.rotate(angle, resample=Image.BILINEAR, expand=False, fillcolor=255)
-    if warp is not None:
-        # Photos only: on the seed-7 photos 154 -> 216 of 252 fields; on scans (even light
-        # already) it cost 3 of 251.
-        gray = imageprep.flatten_lighting(gray)
+    if warp is not None and not PHOTO_TURN_BY_INK:
+        gray = imageprep.flatten_lighting(gray)  # where it ran before the ink turn
+    elif warp is not None:
+        # A turned sheet is upside down after the 90-degree turn when its ascenders point
+        # down; an unturned one only on strong evidence (upright pages measured >= 1.6).
+        if imageprep.ascender_ratio(gray) < (1.0 if turn else UPSIDE_DOWN_BELOW):
+            turn = (turn + 180) % 360
+            gray = gray.transpose(Image.Transpose.ROTATE_180)
     gray = ImageOps.autocontrast(gray, cutoff=1)
     if is_noisy(gray, bitonal=is_bitonal(image)):
         gray = gray.filter(ImageFilter.MedianFilter(3))
