@@ -2452,18 +2452,22 @@ def _currency_candidate(ctx: _Context, code: str, conf: float) -> Candidate:
     for page in ctx.pages:
         for line in page.lines:
             match = _CURRENCY_LABEL.search(line.text)
-            if match and match.group(1) == code:
-                # "Währung: EUR" states it outright.
-                words = line.words_in(match.start(1), match.end(1))
-                return Candidate(
-                    "currency",
-                    code,
-                    max(conf, 0.95),
-                    words,
-                    label="currency",
-                    page=page.number,
-                    top=line.top,
-                )
+            stated = match.group(1) if match else ""
+            if stated not in F.ISO_CURRENCIES:
+                continue
+            # "Währung: EUR" states it outright: certain when the symbols agree, and still the
+            # currency when they do not (OCR reads the German model's euro sign as "$"), but
+            # then below 0.9.
+            words = line.words_in(match.start(1), match.end(1))
+            return Candidate(
+                "currency",
+                stated,
+                max(conf, 0.95) if stated == code else 0.75,
+                words,
+                label="currency",
+                page=page.number,
+                top=line.top,
+            )
     for page in ctx.pages:
         for line in page.lines:
             for word in line.words:

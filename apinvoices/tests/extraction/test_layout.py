@@ -286,3 +286,18 @@ def test_a_currency_label_makes_the_currency_certain():
     assert labelled.value("currency") == once.value("currency") == "EUR"
     assert labelled.fields["currency"].confidence >= 0.95
     assert once.fields["currency"].confidence < 0.9
+
+
+def test_a_stated_currency_outweighs_symbols_that_contradict_it_but_not_to_certainty():
+    # The German OCR model reads the euro sign of "Umsatzsteuer (€)" as "$" (an FX page).
+    result = extract(
+        [
+            (40, 100, "Währung: EUR"),
+            (40, 400, "Umsatzsteuer ($) 275,00 19,25"),
+            (40, 420, "Umsatzsteuer ($) 198,00 37,62"),
+            (300, 500, "Gesamtbetrag"),
+            (480, 500, "10,00"),
+        ]
+    )
+    assert result.value("currency") == "EUR"
+    assert 0.5 <= result.fields["currency"].confidence < 0.9
