@@ -171,6 +171,19 @@ def group_lines(words: list[Word]) -> list[Line]:
     return result
 
 
+def _joined(prev: Word, word: Word) -> Word:
+    """One word of ``prev`` and the ``word`` right after it on its line, spanning both."""
+    return Word(
+        prev.text + word.text,
+        prev.x0,
+        min(prev.top, word.top),
+        word.x1,
+        max(prev.bottom, word.bottom),
+        prev.page,
+        min(prev.conf, word.conf),
+    )
+
+
 def _merge_touching(words: list[Word]) -> list[Word]:
     """Join pieces of one word that a PDF drew separately ("F" + "actuurnummer:"): a real
     space is at least ~0.2 of the font height wide, these gaps are almost nil."""
@@ -178,15 +191,7 @@ def _merge_touching(words: list[Word]) -> list[Word]:
     for word in sorted(words, key=lambda w: w.x0):
         prev = merged[-1] if merged else None
         if prev is not None and 0 <= word.x0 - prev.x1 < 0.08 * min(prev.height, word.height):
-            merged[-1] = Word(
-                prev.text + word.text,
-                prev.x0,
-                min(prev.top, word.top),
-                word.x1,
-                max(prev.bottom, word.bottom),
-                prev.page,
-                min(prev.conf, word.conf),
-            )
+            merged[-1] = _joined(prev, word)
         else:
             merged.append(word)
     return merged
@@ -691,15 +696,7 @@ def _join_split_decimals(page: Page) -> Page:
                 and len(head.group(1)) + len(word.text) == 2
                 and 0 <= word.x0 - prev.x1 <= 0.8 * max(prev.height, word.height)
             ):
-                words[-1] = Word(
-                    prev.text + word.text,
-                    prev.x0,
-                    min(prev.top, word.top),
-                    word.x1,
-                    max(prev.bottom, word.bottom),
-                    prev.page,
-                    min(prev.conf, word.conf),
-                )
+                words[-1] = _joined(prev, word)
                 changed = True
             else:
                 words.append(word)

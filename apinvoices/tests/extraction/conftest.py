@@ -1,4 +1,5 @@
-"""Fixtures shared by the extraction tests: where the public invoice corpus lives."""
+"""Fixtures shared by the extraction tests: where the public invoice corpus lives, and how
+many ``tesseract`` processes a read starts."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+import pytesseract
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -30,3 +32,18 @@ def corpus_dir() -> Path:
     if found is None:
         pytest.skip("invoice corpus not found: set AP_CORPUS_DIR or place it at ../shared/corpus")
     return found
+
+
+@pytest.fixture
+def tesseract_runs(monkeypatch) -> list[str]:
+    """The language set of every ``tesseract`` process started from here on, in order; the
+    processes still run (real Tesseract), they are only counted."""
+    runs: list[str] = []
+    real_run = pytesseract.pytesseract.run_tesseract
+
+    def counted(*args, **kwargs):
+        runs.append(kwargs.get("lang"))
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(pytesseract.pytesseract, "run_tesseract", counted)
+    return runs

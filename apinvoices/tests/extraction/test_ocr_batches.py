@@ -12,7 +12,6 @@ import io
 import tempfile
 
 import pypdfium2
-import pytesseract
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
@@ -64,7 +63,7 @@ def test_one_process_reads_a_run_and_keeps_the_pages_apart(tmp_path, settings):
 
 @pytest.mark.ocr
 def test_a_short_scan_costs_a_vote_and_one_tesseract_process(
-    corpus_dir, settings, monkeypatch, tmp_path
+    corpus_dir, settings, monkeypatch, tmp_path, tesseract_runs
 ):
     settings.AP_OCR_LANGUAGES = "deu+eng"
     settings.AP_OCR_WORKERS = 1
@@ -75,20 +74,12 @@ def test_a_short_scan_costs_a_vote_and_one_tesseract_process(
         document.close()
     buffer = io.BytesIO()
     page.save(buffer, "PDF", save_all=True, append_images=[page] * 2, resolution=300.0)
-    runs = []
-    real_run = pytesseract.pytesseract.run_tesseract
-
-    def counted(*args, **kwargs):
-        runs.append(kwargs.get("lang"))
-        return real_run(*args, **kwargs)
-
-    monkeypatch.setattr(pytesseract.pytesseract, "run_tesseract", counted)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
 
     result = extract_pdf_ocr(buffer.getvalue())
 
     # The English vote on page 1, then the three pages in one process with the voted language.
-    assert runs == ["eng", "deu+eng"]
+    assert tesseract_runs == ["eng", "deu+eng"]
     assert result.page_count == 3
     assert result.value("invoice_number") == "471102"
     # Each copy of the page was read as its own page.

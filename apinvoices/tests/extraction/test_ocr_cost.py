@@ -13,7 +13,6 @@ import random
 from pathlib import Path
 
 import pypdfium2
-import pytesseract
 import pytest
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
@@ -123,32 +122,19 @@ def a4_page_with(lines: list[tuple[float, str]]) -> Image.Image:
     return page
 
 
-def counted_tesseract_runs(monkeypatch) -> list[str]:
-    runs = []
-    real_run = pytesseract.pytesseract.run_tesseract
-
-    def counted(*args, **kwargs):
-        runs.append(kwargs.get("lang"))
-        return real_run(*args, **kwargs)
-
-    monkeypatch.setattr(pytesseract.pytesseract, "run_tesseract", counted)
-    return runs
-
-
 @pytest.mark.ocr
-def test_a_title_in_the_top_third_is_voted_on_in_one_read(settings, monkeypatch):
+def test_a_title_in_the_top_third_is_voted_on_in_one_read(settings, tesseract_runs):
     settings.AP_OCR_LANGUAGES = "eng+deu+fra+nld+spa+ita"
     page = a4_page_with(
         [(0.08, "RECHNUNG"), (0.2, "Rechnungsnummer 4711 vom Datum 05.03.2025"), (0.6, "Netto")]
     )
-    runs = counted_tesseract_runs(monkeypatch)
 
     assert detect_language(page) == "deu"
-    assert runs == ["eng"]
+    assert tesseract_runs == ["eng"]
 
 
 @pytest.mark.ocr
-def test_an_unsure_vote_reads_the_rest_of_the_top_half(settings, monkeypatch):
+def test_an_unsure_vote_reads_the_rest_of_the_top_half(settings, tesseract_runs):
     """GIVEN a letterhead with no invoice words in the top third, and the French labels just
     below it. WHEN the language is voted THEN a second band is read and the labels decide."""
     settings.AP_OCR_LANGUAGES = "eng+deu+fra+nld+spa+ita"
@@ -160,18 +146,16 @@ def test_an_unsure_vote_reads_the_rest_of_the_top_half(settings, monkeypatch):
             (0.46, "Montant HT et TVA du client"),
         ]
     )
-    runs = counted_tesseract_runs(monkeypatch)
 
     assert detect_language(page) == "fra"
-    assert runs == ["eng", "eng"]
+    assert tesseract_runs == ["eng", "eng"]
 
 
 @pytest.mark.ocr
-def test_a_page_without_invoice_words_is_left_to_every_language(settings, monkeypatch):
+def test_a_page_without_invoice_words_is_left_to_every_language(settings, tesseract_runs):
     settings.AP_OCR_LANGUAGES = "eng+deu+fra+nld+spa+ita"
     page = a4_page_with([(0.05, "KESTREL 42"), (0.7, "Rechnung Betrag Gesamtbetrag")])
-    runs = counted_tesseract_runs(monkeypatch)
 
     # Words below the top half never vote: both bands are read, and the vote stays unsure.
     assert detect_language(page) is None
-    assert runs == ["eng", "eng"]
+    assert tesseract_runs == ["eng", "eng"]
