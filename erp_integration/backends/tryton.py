@@ -229,17 +229,24 @@ class TrytonBackend(ErpBackend):
         """
         d = self._load_defaults()
         marker = key_marker(payload.idempotency_key)
-        rows = self.client.search_read(
-            INVOICE,
-            [
-                ("type", "=", "in"),
-                ("company", "=", d.company),
-                ("state", "!=", "cancelled"),
-                ("description", "like", _escape_like(marker) + "%"),
-            ],
-            ["state", "number", "party", "reference", "description"],
-            order=[["id", "ASC"]],
-        )
+        domain = [
+            ("type", "=", "in"),
+            ("company", "=", d.company),
+            ("state", "!=", "cancelled"),
+            ("description", "like", _escape_like(marker) + "%"),
+        ]
+        fields = ["state", "number", "party", "reference", "description"]
+        for _attempt in range(CONVERGE_ATTEMPTS - 1):
+            try:
+                rows = self.client.search_read(INVOICE, domain, fields, order=[["id", "ASC"]])
+                break
+            except TrytonUserError as err:
+                # Without a snapshot (trytond on SQLite) a draft the search found can be deleted
+                # by a concurrent caller with our key before it is read: search again.
+                if not err.missing_ids:
+                    raise
+        else:
+            rows = self.client.search_read(INVOICE, domain, fields, order=[["id", "ASC"]])
         return [row for row in rows if (row["description"] or "").startswith(marker)]
 
     def find_invoice(self, payload: ErpInvoice) -> ErpPostResult | None:
