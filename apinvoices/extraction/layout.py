@@ -2453,7 +2453,7 @@ def _currency_candidate(ctx: _Context, code: str, conf: float) -> Candidate:
             if stated not in F.ISO_CURRENCIES:
                 continue
             # "Währung: EUR" states it outright: certain when the symbols agree, and still the
-            # currency when they do not (OCR reads the German model's euro sign as "$"), but
+            # currency when they do not (an OCR misread such as "(S)" as "($)"), but
             # then below 0.9.
             words = line.words_in(match.start(1), match.end(1))
             return Candidate(

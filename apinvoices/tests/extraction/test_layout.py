@@ -289,7 +289,8 @@ def test_a_currency_label_makes_the_currency_certain():
 
 
 def test_a_stated_currency_outweighs_symbols_that_contradict_it_but_not_to_certainty():
-    # The German OCR model reads the euro sign of "Umsatzsteuer (€)" as "$" (an FX page).
+    # A misread "$" (the German OCR model read the VAT category "(S)" of an FX page so, before
+    # ``ocr._mend_misreads``) does not outvote the currency the page states.
     result = extract(
         [
             (40, 100, "Währung: EUR"),

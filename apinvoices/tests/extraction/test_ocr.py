@@ -20,6 +20,7 @@ import pypdfium2
 import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
+from apinvoices.extraction import ocr
 from apinvoices.extraction.errors import ExtractionError, ExtractionErrorCode
 from apinvoices.extraction.ocr import (
     RENDER_METER,
@@ -259,9 +260,12 @@ def scanned_pdf(image: Image.Image, pages: int) -> bytes:
 
 @pytest.mark.ocr
 @pytest.mark.parametrize("workers", [1, 2])
-def test_a_long_scan_holds_one_rendered_page_at_a_time(corpus_dir, settings, workers):
+def test_a_long_scan_holds_one_rendered_page_at_a_time(
+    corpus_dir, settings, monkeypatch, workers
+):
     settings.AP_OCR_LANGUAGES = "deu"
     settings.AP_OCR_WORKERS = workers
+    monkeypatch.setattr(ocr, "BATCH_PAGES", 2)  # two runs of two pages: a pool with 2 workers
     data = scanned_pdf(render(corpus_dir / EINFACH), 4)
     RENDER_METER.reset()
 
@@ -296,3 +300,21 @@ def test_the_language_is_detected_from_the_page(corpus_dir, settings):
     page = render(corpus_dir / EINFACH)
 
     assert detect_language(page) == "deu"
+
+
+@pytest.mark.ocr
+def test_a_non_english_read_does_not_turn_the_vat_category_s_into_dollars(corpus_dir):
+    # Page 2 of the Einfach invoice prints its tax table as "Umsatzsteuer (S) 275,00 7 19,25"
+    # (S: standard rate), at 356-400 pt from the top; the German model reads "(S)" as "($)".
+    page = render(corpus_dir / EINFACH, page=1)
+    band = page.crop((0, round(340 * 300 / 72), page.width, round(410 * 300 / 72)))
+
+    german = [w.text for w in ocr.ocr_words(band, page=2, dpi=300, languages="deu")]
+    english = [w.text for w in ocr.ocr_words(band, page=2, dpi=300, languages="eng")]
+
+    assert german.count("(S)") == 2 and "($)" not in german
+    assert english.count("(S)") == 2
+    # Only a read that includes English keeps a "($)" as it came (e.g. "Amount ($)").
+    assert ocr._mend_misreads("($)", "eng") == "($)"
+    assert ocr._mend_misreads("($)", "deu") == "(S)"
+    assert ocr._mend_misreads("$", "deu") == "$"

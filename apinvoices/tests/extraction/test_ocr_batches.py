@@ -29,15 +29,18 @@ def _label(text: str) -> Image.Image:
 
 def test_runs_spread_pages_over_workers_and_cover_every_page_once():
     assert ocr._chunks(1, 2) == [[0]]
-    # Two pages are one run: a second process would cost another model load (~0.5 CPU-s).
-    assert ocr._chunks(2, 2) == [[0, 1]]
-    assert ocr._chunks(3, 2) == [[0, 1], [2]]
-    assert ocr._chunks(5, 1) == [[0, 1, 2, 3, 4]]
-    for count, workers in ((19, 2), (300, 2), (300, 1), (7, 4)):
+    # A document that fits one run is one: a second process would load the models again.
+    assert ocr._chunks(3, 2) == [[0, 1, 2]]
+    assert ocr._chunks(BATCH_PAGES, 2) == [list(range(BATCH_PAGES))]
+    assert ocr._chunks(BATCH_PAGES + 2, 2) == [
+        list(range(BATCH_PAGES // 2 + 1)),
+        list(range(BATCH_PAGES // 2 + 1, BATCH_PAGES + 2)),
+    ]
+    for count, workers in ((19, 2), (300, 2), (300, 1), (17, 4)):
         runs = ocr._chunks(count, workers)
         assert [i for run in runs for i in run] == list(range(count))
         assert all(1 <= len(run) <= BATCH_PAGES for run in runs)
-        assert len(runs) >= min(workers, count // 2)
+        assert len(runs) >= min(workers, -(-count // BATCH_PAGES))
 
 
 @pytest.mark.ocr
@@ -65,7 +68,7 @@ def test_one_process_reads_a_run_and_keeps_the_pages_apart(tmp_path, settings):
 def test_a_short_scan_costs_a_vote_and_one_tesseract_process(
     corpus_dir, settings, monkeypatch, tmp_path, tesseract_runs
 ):
-    settings.AP_OCR_LANGUAGES = "deu+eng"
+    settings.AP_OCR_LANGUAGES = "eng+deu"
     settings.AP_OCR_WORKERS = 1
     document = pypdfium2.PdfDocument(str(corpus_dir / EINFACH))
     try:
@@ -79,7 +82,7 @@ def test_a_short_scan_costs_a_vote_and_one_tesseract_process(
     result = extract_pdf_ocr(buffer.getvalue())
 
     # The English vote on page 1, then the three pages in one process with the voted language.
-    assert tesseract_runs == ["eng", "deu+eng"]
+    assert tesseract_runs == ["eng", "deu"]
     assert result.page_count == 3
     assert result.value("invoice_number") == "471102"
     # Each copy of the page was read as its own page.
