@@ -3,9 +3,10 @@
 Pages are prepared one at a time (PDF pages rendered by pdfium at 300 dpi, TIFF frames, single
 images): orientation (EXIF, then Tesseract OSD), deskew, cleaning; then read in runs of up to
 BATCH_PAGES pages by one ``tesseract`` process (``pytesseract.image_to_data`` on a list file),
-since each process first spends ~0.25 CPU-s per language loading its models. Words are converted to PDF points from the top-left corner and
-go through the same field logic as the text layer (``layout.extract_invoice``); OCR word
-confidence lowers the confidence of every field read from those words.
+since each process first spends ~0.25 CPU-s per language loading its models. Words are
+converted to PDF points from the top-left corner and go through the same field logic as the
+text layer (``layout.extract_invoice``); OCR word confidence lowers the confidence of every
+field read from those words.
 
 Tesseract runs with ``OMP_THREAD_LIMIT=1``: its OpenMP threads make one page slower, not
 faster, on small machines (measured: 80 vs 11 pages/min on 2 cores, see NOTES.md); throughput
@@ -745,7 +746,10 @@ def _prepare_page(
     # Uncompressed: a PNG costs ~0.1 CPU-s a page to write and Tesseract again to decode.
     prepared.save(path, format="PPM")
     languages = _read_languages(found)
-    return _QueuedPage(number, path, dpi, turn, ready.frame, ready.warp, languages, not language), found
+    queued = _QueuedPage(
+        number, path, dpi, turn, ready.frame, ready.warp, languages, probed=not language
+    )
+    return queued, found
 
 
 class _PageReader:
