@@ -872,8 +872,9 @@ def _all_label_matches(line: Line, language: str | None) -> list[F.LabelMatch]:
     """Label matches of every field in a line, minus those inside a longer label of another
     field ("Factuur datum" is a date label, not the invoice-number label "Factuur")."""
     matches = []
+    folded = F.fold_in_place(line.text)
     for name in F.LABELS:
-        matches += F.find_labels(line.text, name, language)
+        matches += F.find_labels(line.text, name, language, folded=folded)
     kept = []
     for match in matches:
         opened = line.text.rfind("(", 0, match.start)
