@@ -20,12 +20,17 @@ from apinvoices.extraction import identifiers
 LANGUAGES: tuple[str, ...] = ("en", "de", "fr", "nl", "es", "it")
 
 
+# The combining marks NFKD splits off Latin, Greek and Cyrillic letters (the blocks of
+# combining diacritical marks, their extension and supplement, and the half marks).
+_COMBINING_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+
+
 def fold(text: str) -> str:
     """Lower-case ``text`` and strip diacritics, so labels match with or without accents."""
     if text.isascii():  # most lines: nothing to decompose
         return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    stripped = _COMBINING_MARKS.sub("", decomposed)
     return stripped.replace("ß", "ss").lower()
 
 

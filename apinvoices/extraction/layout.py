@@ -46,6 +46,8 @@ class Line:
     words: list[Word]
     text: str = ""
     spans: list[tuple[int, int]] = field(default_factory=list)  # char span of each word
+    # ``segments()`` once worked out: the rules look at a line's segments ~6 times.
+    _segments: list[Line] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.words.sort(key=lambda w: w.x0)
@@ -113,14 +115,16 @@ class Line:
 
     def segments(self) -> list[Line]:
         """The line split at wide horizontal gaps (columns, label/value pairs set apart)."""
-        groups: list[list[Word]] = [[self.words[0]]]
-        for prev, word in zip(self.words, self.words[1:]):
-            gap = word.x0 - prev.x1
-            if gap > 1.6 * min(prev.height, word.height):
-                groups.append([word])
-            else:
-                groups[-1].append(word)
-        return [Line(self.page, group) for group in groups]
+        if self._segments is None:
+            groups: list[list[Word]] = [[self.words[0]]]
+            for prev, word in zip(self.words, self.words[1:]):
+                gap = word.x0 - prev.x1
+                if gap > 1.6 * min(prev.height, word.height):
+                    groups.append([word])
+                else:
+                    groups[-1].append(word)
+            self._segments = [Line(self.page, group) for group in groups]
+        return list(self._segments)
 
 
 @dataclass
