@@ -19,6 +19,8 @@ from apinvoices.extraction.types import TaxBreakdown
 # A rate as printed: "19 %", "8,1%", "20.00 %"; not part of a longer number.
 _RATE = re.compile(r"(?<![\d.,'])(\d{1,2}(?:[.,]\d{1,3})?)\s?%")
 MAX_RATE = Decimal("30")
+# A rate printed alone in a rate column: "7", "19", "8.1".
+_BARE_RATE = re.compile(r"\d{1,2}(?:[.,]\d{1,2})?")
 CENT = Decimal("0.01")
 
 
@@ -29,8 +31,15 @@ def _agrees(base: Decimal, tax: Decimal, rate: Decimal) -> bool:
     return abs(expected - tax) <= CENT + abs(base) * Decimal("0.00005")
 
 
-def _rows_in(line: Line, decimal_hint: str | None):
-    """(rate, base or None, tax) for each rate printed on ``line`` with money next to it."""
+def _rows_in(line: Line, decimal_hint: str | None, *, bare_rates: bool = False):
+    """(rate, base or None, tax) for each rate printed on ``line`` with money next to it.
+
+    With ``bare_rates``, a line that prints no "%" may hold its rate as a bare number, as in a
+    table whose header says "Steuersatz [%]" ("Umsatzsteuer (S) 275,00 7 19,25"); such a row
+    counts only with a base and a tax that agree with it to the cent."""
+    if bare_rates and not _RATE.search(line.text):
+        yield from _bare_rate_rows(line, decimal_hint)
+        return
     for match in _RATE.finditer(line.text):
         rate = Decimal(match.group(1).replace(",", "."))
         if rate > MAX_RATE:
@@ -47,6 +56,25 @@ def _rows_in(line: Line, decimal_hint: str | None):
             yield rate, base, tax
         elif len(amounts) == 1:
             yield rate, None, amounts[0]
+
+
+def _bare_rate_rows(line: Line, decimal_hint: str | None):
+    amounts = [
+        (value, {id(w) for w in words})
+        for value, words, has_decimals in amounts_in(line, 0, decimal_hint)
+        if has_decimals
+    ]
+    for word in line.words:
+        if not _BARE_RATE.fullmatch(word.text):
+            continue
+        rate = Decimal(word.text.replace(",", "."))
+        if not 0 < rate <= MAX_RATE:
+            continue
+        money = [value for value, ids in amounts if id(word) not in ids]
+        for base, tax in permutations(money, 2):
+            if abs(base) > abs(tax) and _agrees(base, tax, rate):
+                yield rate, base, tax
+                return
 
 
 def _full_rows(
@@ -91,13 +119,30 @@ def extract_tax_breakdown(
     note come back positive when ``tax`` is positive, like the header amounts."""
     if tax is None:
         return []
+    # Rates printed without "%" only when rates with it gave nothing that adds up: a bare
+    # number is more often something else (a quantity, a position).
+    for bare_rates in (False, True):
+        rows = _breakdown(pages, decimal_hint, net, tax, bare_rates=bare_rates)
+        if rows:
+            return rows
+    return []
+
+
+def _breakdown(
+    pages: list[Page],
+    decimal_hint: str | None,
+    net: Decimal | None,
+    tax: Decimal,
+    *,
+    bare_rates: bool,
+) -> list[TaxBreakdown]:
     full: dict[Decimal, tuple[Decimal, Decimal]] = {}
     tax_only: dict[Decimal, Decimal] = {}
     # The summary sits below the lines: read bottom-up so a line item's "20 %" column does not
     # shadow the summary row of the same rate.
     for page in reversed(pages):
         for line in reversed(page.lines):
-            for rate, base, amount in _rows_in(line, decimal_hint):
+            for rate, base, amount in _rows_in(line, decimal_hint, bare_rates=bare_rates):
                 if base is not None:
                     full.setdefault(rate, (base, amount))
                 else:

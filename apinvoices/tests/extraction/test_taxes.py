@@ -42,3 +42,14 @@ def test_a_vendor_table_with_two_rates(corpus_dir):
         (Decimal("7"), Decimal("160.00"), Decimal("11.20")),
         (Decimal("19"), Decimal("198.00"), Decimal("37.62")),
     ]
+
+
+def test_a_rate_column_printed_without_percent_signs(corpus_dir):
+    path = corpus_dir / "zugferd-corpus/XML-Rechnung/FX/EN16931_Einfach.pdf"
+    # "Art (Kategorie) ... Basisbetrag Steuersatz [%] Steuerbetrag" over
+    # "Umsatzsteuer (S) 275,00 7 19,25": the rate column holds bare numbers.
+    result = extract_document(path.read_bytes(), filename=path.name, force="pdf_text")
+    assert _rows(result.taxes) == [
+        (Decimal("7"), Decimal("275.00"), Decimal("19.25")),
+        (Decimal("19"), Decimal("198.00"), Decimal("37.62")),
+    ]
