@@ -400,6 +400,8 @@ _HEADER_WORDS = {
     "position": ("pos", "position", "nr", "no", "#", "lfd nr", "n°", "nº", "lin", "linea", "riga"),
     # The unit of measure: only a column boundary, so quantity and description stay apart.
     "unit": ("unit", "unite", "ud", "u.m", "um", "me", "eenheid", "einheit", "unidad", "unita", "uom"),
+    # The VAT rate of a line: also only a boundary ("Menge Produkt USt. Preis Gesamtbetrag").
+    "tax_rate": ("ust", "mwst", "vat", "vat %", "tva", "btw", "iva", "steuersatz", "ust %", "mwst %"),
     "unit_price": (
         "unit price",
         "e-preis",
@@ -422,6 +424,7 @@ _HEADER_WORDS = {
         "vk-preis",
         "stuckpreis",
         "prijs per stuk",
+        "nettopreis",
     ),
     "amount": (
         "amount",
@@ -441,6 +444,9 @@ _HEADER_WORDS = {
         "net amount",
         "montant ht",
         "importe neto",
+        "gesamtbetrag",
+        "nettobetrag",
+        "summe",
     ),
 }
 _AMOUNT_FIELDS = ("total_amount", "net_amount", "tax_amount")

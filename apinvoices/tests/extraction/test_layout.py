@@ -302,3 +302,33 @@ def test_a_stated_currency_outweighs_symbols_that_contradict_it_but_not_to_certa
     )
     assert result.value("currency") == "EUR"
     assert 0.5 <= result.fields["currency"].confidence < 0.9
+
+
+def test_line_items_under_german_headers_with_a_vat_rate_column():
+    # The Mustang/GnuAccounting layout of the corpus: "USt." bounds the description.
+    result = extract(
+        [
+            (40, 300, "Menge"),
+            (90, 300, "Produkt"),
+            (300, 300, "USt."),
+            (360, 300, "Preis"),
+            (460, 300, "Gesamtbetrag"),
+            (40, 315, "1,00"),
+            (90, 315, "Künstlerische Gestaltung"),
+            (300, 315, "7%"),
+            (360, 315, "160,00 €"),
+            (460, 315, "160,00 €"),
+            (40, 330, "400,00"),
+            (90, 330, "Luftballon: Bunt"),
+            (300, 330, "19%"),
+            (360, 330, "0,79 €"),
+            (460, 330, "316,00 €"),
+            (300, 370, "Nettobetrag:"),
+            (460, 370, "476,00 €"),
+        ]
+    )
+    rows = [(line.description, line.quantity, line.unit_price, line.amount) for line in result.lines]
+    assert rows == [
+        ("Künstlerische Gestaltung", Decimal("1.00"), Decimal("160.00"), Decimal("160.00")),
+        ("Luftballon: Bunt", Decimal("400.00"), Decimal("0.79"), Decimal("316.00")),
+    ]
