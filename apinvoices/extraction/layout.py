@@ -2587,6 +2587,17 @@ def _table_row(
     value, words, has_decimals = in_amount_col[-1]
     if decimals_seen and not has_decimals:
         return None
+    return _row_parts(line, columns, [a for a in amounts if a[1] != words], amount=value)
+
+
+def _row_parts(
+    line: Line,
+    columns: dict[str, tuple[float, float]],
+    amounts: list[tuple[Decimal, list[Word], bool]],
+    *,
+    amount: Decimal | None,
+) -> ExtractedLine:
+    """Description, quantity and unit price of a table row, by the header's columns."""
     description_x0 = columns["description"][0]
     desc_end = min(x for name, (x, _) in columns.items() if name != "description" and x > description_x0)
     # Columns left of the description (position, article number) are not part of it.
@@ -2597,18 +2608,45 @@ def _table_row(
         if table_x0 - 30 <= w.x1 <= desc_end - 2  # a sidebar left of the table is not a description
         and not any(x0 - 8 <= (w.x0 + w.x1) / 2 <= x1 + 8 for x0, x1 in left_columns)
     ]
-    item = ExtractedLine(description=" ".join(w.text for w in desc_words).strip(), amount=value)
+    item = ExtractedLine(description=" ".join(w.text for w in desc_words).strip(), amount=amount)
     qty_col = columns.get("quantity")
     price_col = columns.get("unit_price")
     for other_value, other_words, _ in amounts:
-        if other_words == words:
-            continue
         centre = (other_words[0].x0 + other_words[-1].x1) / 2
         if qty_col and qty_col[0] - 25 <= centre <= qty_col[1] + 25 and item.quantity is None:
             item.quantity = other_value
         elif price_col and price_col[0] - 40 <= centre <= price_col[1] + 40:
             item.unit_price = other_value
     return item
+
+
+_FOUR_DECIMALS = re.compile(r"(\d{1,6})#(\d{3,4})")
+
+
+def _with_row_above(
+    item: ExtractedLine, above: Line, columns: dict[str, tuple[float, float]], decimal_hint: str | None
+) -> ExtractedLine | None:
+    """``item`` completed from the line above it, for tables that print a row's description,
+    quantity and unit price on one line and its amount on the next ("1 TB100A4 Trennblätter A4
+    9,9000 20 Stk 19 %" over "4012345001235 198,00"); None unless quantity times unit price
+    there is the amount here, to the cent."""
+    parts = _row_parts(above, columns, amounts_in(above, 0, decimal_hint), amount=None)
+    price_col = columns.get("unit_price")
+    if parts.unit_price is None and price_col and decimal_hint:
+        # Unit prices with four decimals ("9,9000"), which money amounts never have.
+        for word in above.words:
+            centre = (word.x0 + word.x1) / 2
+            match = _FOUR_DECIMALS.fullmatch(word.text.replace(decimal_hint, "#"))
+            if match and price_col[0] - 40 <= centre <= price_col[1] + 40:
+                parts.unit_price = Decimal(f"{match.group(1)}.{match.group(2)}")
+    if parts.quantity is None or parts.unit_price is None or not parts.description:
+        return None
+    if abs(parts.quantity * parts.unit_price - item.amount) > Decimal("0.005"):
+        return None
+    details = item.description
+    parts.amount = item.amount
+    parts.description = parts.description + (f"\n{details}" if details else "")
+    return parts
 
 
 def extract_line_items(pages: list[Page], decimal_hint: str | None) -> list[ExtractedLine]:
@@ -2630,6 +2668,8 @@ def extract_line_items(pages: list[Page], decimal_hint: str | None) -> list[Extr
         else:
             continue
         page_items = 0
+        above: Line | None = None  # the line before this one, when it was no item
+        appended: str | None = None  # what that line added to the item before it
         for line in rows:
             if last_bottom is not None and page_items and line.top - last_bottom > 6 * row_height:
                 break
@@ -2640,6 +2680,13 @@ def extract_line_items(pages: list[Page], decimal_hint: str | None) -> list[Extr
                     break  # carried forward: the rest of the page is footer
                 continue  # brought forward at the top of the page
             item = _table_row(line, columns, decimal_hint, decimals_seen=decimals_seen)
+            if item is not None and above is not None and item.quantity is None:
+                completed = _with_row_above(item, above, columns, decimal_hint)
+                if completed is not None:
+                    item = completed
+                    if appended is not None:  # it was this row's first line, not a continuation
+                        items[-1].description = items[-1].description.removesuffix(appended)
+            above, appended = (None, None) if item is not None else (line, None)
             if item is not None:
                 items.append(item)
                 page_items += 1
@@ -2649,6 +2696,8 @@ def extract_line_items(pages: list[Page], decimal_hint: str | None) -> list[Extr
                 last_bottom = line.bottom
             elif page_items and last_bottom is not None and line.top - last_bottom < 2.5 * row_height:
                 extra = " ".join(w.text for w in line.words if w.x1 < columns["amount"][0])
-                items[-1].description = (items[-1].description + "\n" + extra).strip()
+                before = items[-1].description
+                items[-1].description = (before + "\n" + extra).strip()
+                appended = items[-1].description[len(before) :]
                 last_bottom = line.bottom
     return items

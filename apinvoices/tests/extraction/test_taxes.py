@@ -1,4 +1,4 @@
-"""The VAT summary per rate, read from text PDFs: right when given, absent when not sure."""
+"""VAT summaries and line items read from text PDFs: right when given, absent when not sure."""
 
 from __future__ import annotations
 
@@ -53,3 +53,19 @@ def test_a_rate_column_printed_without_percent_signs(corpus_dir):
         (Decimal("7"), Decimal("275.00"), Decimal("19.25")),
         (Decimal("19"), Decimal("198.00"), Decimal("37.62")),
     ]
+
+
+def test_a_row_printed_above_its_amount(corpus_dir):
+    # "1 TB100A4 Trennblätter A4 9,9000 20 Stk 19 %" over "4012345001235 198,00": the
+    # quantity and the four-decimal unit price come from the line above, where 20 × 9.90 is
+    # the amount below.
+    path = corpus_dir / "zugferd-corpus/XML-Rechnung/FX/EN16931_Einfach.pdf"
+    result = extract_document(path.read_bytes(), filename=path.name, force="pdf_text")
+    rows = [(line.quantity, line.unit_price, line.amount) for line in result.lines]
+    assert rows == [
+        (Decimal("20"), Decimal("9.9000"), Decimal("198.00")),
+        (Decimal("50"), Decimal("5.5000"), Decimal("275.00")),
+    ]
+    assert result.lines[0].description.startswith("TB100A4 Trennblätter A4")
+    assert result.lines[1].description.startswith("ARNR2 Joghurt Banane")
+    assert "Joghurt" not in result.lines[0].description
