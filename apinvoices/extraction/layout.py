@@ -2564,7 +2564,14 @@ def _table_header(page: Page) -> tuple[int, dict[str, tuple[float, float]]] | No
 
 
 def _ends_table(line: Line, columns: dict[str, tuple[float, float]]) -> bool:
-    """A totals label at the start of the line or right of the description column."""
+    """A totals label at the start of the line or right of the description column, or a tax
+    label starting the line (the VAT summary under the table: "Umsatzsteuer (S) 202,33 14,16")."""
+    table_x0 = min(x0 for x0, _ in columns.values())
+    for m in F.find_labels(line.text, "tax_amount"):
+        label_words = line.words_in(m.start, m.end)
+        # Not a sidebar beside the table ("VAT no. GB…" left of the rows).
+        if m.start == 0 and label_words and label_words[0].x0 >= table_x0 - 30:
+            return True
     for name in ("total_amount", "net_amount"):
         for m in F.find_labels(line.text, name):
             label_words = line.words_in(m.start, m.end)

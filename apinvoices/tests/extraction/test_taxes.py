@@ -69,3 +69,15 @@ def test_a_row_printed_above_its_amount(corpus_dir):
     assert result.lines[0].description.startswith("TB100A4 Trennblätter A4")
     assert result.lines[1].description.startswith("ARNR2 Joghurt Banane")
     assert "Joghurt" not in result.lines[0].description
+
+
+def test_the_vat_summary_under_a_table_is_not_a_line(corpus_dir):
+    # "Umsatzsteuer (S) 202,33 14,16" below the four travel-expense rows ends the table.
+    path = corpus_dir / "zugferd-corpus/XML-Rechnung/FX/EN16931_Reisekostenabrechnung.pdf"
+    result = extract_document(path.read_bytes(), filename=path.name, force="pdf_text")
+    assert [line.amount for line in result.lines] == [
+        Decimal("158.88"),
+        Decimal("11.76"),
+        Decimal("23.36"),
+        Decimal("20.09"),
+    ]
