@@ -294,6 +294,41 @@ def ocr_ratio_lines(label: str, stats: "SetStats", pdfs: list[tuple[bytes, int]]
     return lines
 
 
+def lines_and_taxes_lines(items) -> list[str]:
+    """The text layer's line items and VAT summary against the embedded XML's, on the
+    Factur-X/ZUGFeRD PDFs whose XML has them: read at all, and read with the same amounts
+    (line amounts as a sorted list; summary rows as (rate, base, tax))."""
+
+    def rows(taxes):
+        return sorted((t.rate.normalize(), abs(t.base), abs(t.amount)) for t in taxes)
+
+    def amounts(lines):
+        return sorted(abs(line.amount) for line in lines if line.amount is not None)
+
+    counts = {"lines": [0, 0, 0], "taxes": [0, 0, 0]}  # with XML values, read, same
+    for _label, path, _expected in items:
+        data = path.read_bytes()
+        try:
+            xml = extract_document(data, filename=path.name)
+            text = extract_document(data, filename=path.name, force="pdf_text")
+        except ExtractionError:
+            continue
+        for name, xml_values, text_values, key in (
+            ("lines", xml.lines, text.lines, amounts),
+            ("taxes", xml.taxes, text.taxes, rows),
+        ):
+            if not xml_values:
+                continue
+            counts[name][0] += 1
+            counts[name][1] += bool(text_values)
+            counts[name][2] += bool(text_values) and key(text_values) == key(xml_values)
+    return [
+        f"FX text layer against the embedded XML, {name}: {total} PDFs with {name} in the XML, "
+        f"read on {read}, the same amounts on {same}"
+        for name, (total, read, same) in counts.items()
+    ]
+
+
 def _raw_pdfplumber(data: bytes) -> None:
     raw_pdfplumber_seconds([(data, 0)])
 
@@ -662,8 +697,8 @@ def main(argv=None) -> int:
     )
     parser.add_argument(
         "--sets",
-        default="xml,fx,text,i2d,ocr,throughput,demo,memory",
-        help="comma-separated subset of xml,fx,text,i2d,ocr,throughput,demo,memory "
+        default="xml,fx,text,lines,i2d,ocr,throughput,demo,memory",
+        help="comma-separated subset of xml,fx,text,lines,i2d,ocr,throughput,demo,memory "
         "(default: all)",
     )
     parser.add_argument(
@@ -732,6 +767,9 @@ def main(argv=None) -> int:
             f"extract_text {raw_cpu:.2f} cpu-s ({pages / raw_cpu:.1f} pages/cpu-s) "
             f"-> ratio {text_stats.cpu / raw_cpu:.2f}x (wall {text_stats.seconds / raw_wall:.2f}x)"
         )
+
+    if "lines" in wanted:
+        ratios.extend(lines_and_taxes_lines(fx_items))
 
     i2d_ours = SetStats("i2d-cmp ours")
     i2d_theirs = SetStats("invoice2data")
