@@ -236,18 +236,20 @@ class TrytonBackend(ErpBackend):
             ("description", "like", _escape_like(marker) + "%"),
         ]
         fields = ["state", "number", "party", "reference", "description"]
+        rows = self._search_read_settled(domain, fields, order=[["id", "ASC"]])
+        return [row for row in rows if (row["description"] or "").startswith(marker)]
+
+    def _search_read_settled(self, domain: list, fields: list[str], **kwargs) -> list[dict]:
+        """``search_read`` on invoices, searched again when a record it found was deleted before
+        it was read: without a snapshot (trytond on SQLite) a concurrent caller with our key can
+        delete its draft between the two. Any other refusal is raised."""
         for _attempt in range(CONVERGE_ATTEMPTS - 1):
             try:
-                rows = self.client.search_read(INVOICE, domain, fields, order=[["id", "ASC"]])
-                break
+                return self.client.search_read(INVOICE, domain, fields, **kwargs)
             except TrytonUserError as err:
-                # Without a snapshot (trytond on SQLite) a draft the search found can be deleted
-                # by a concurrent caller with our key before it is read: search again.
                 if not err.missing_ids:
                     raise
-        else:
-            rows = self.client.search_read(INVOICE, domain, fields, order=[["id", "ASC"]])
-        return [row for row in rows if (row["description"] or "").startswith(marker)]
+        return self.client.search_read(INVOICE, domain, fields, **kwargs)
 
     def find_invoice(self, payload: ErpInvoice) -> ErpPostResult | None:
         """The posted (or paid) invoice for this key, or None.
@@ -347,8 +349,7 @@ class TrytonBackend(ErpBackend):
             rows = []  # a concurrent caller with our key discarded this draft meanwhile
         if not rows:
             return False
-        similar = self.client.search_read(
-            INVOICE,
+        similar = self._search_read_settled(
             [
                 ("type", "=", "in"),
                 ("company", "=", self._load_defaults().company),
