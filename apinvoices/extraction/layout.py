@@ -2617,14 +2617,18 @@ def _row_parts(
     ]
     item = ExtractedLine(description=" ".join(w.text for w in desc_words).strip(), amount=amount)
     qty_col = columns.get("quantity")
-    price_col = columns.get("unit_price")
     for other_value, other_words, _ in amounts:
         centre = (other_words[0].x0 + other_words[-1].x1) / 2
         if qty_col and qty_col[0] - 25 <= centre <= qty_col[1] + 25 and item.quantity is None:
             item.quantity = other_value
-        elif price_col and price_col[0] - 40 <= centre <= price_col[1] + 40:
+        elif _under_price(columns, centre):
             item.unit_price = other_value
     return item
+
+
+def _under_price(columns: dict[str, tuple[float, float]], centre: float) -> bool:
+    price_col = columns.get("unit_price")
+    return price_col is not None and price_col[0] - 40 <= centre <= price_col[1] + 40
 
 
 _FOUR_DECIMALS = re.compile(r"(\d{1,6})#(\d{3,4})")
@@ -2638,13 +2642,11 @@ def _with_row_above(
     9,9000 20 Stk 19 %" over "4012345001235 198,00"); None unless quantity times unit price
     there is the amount here, to the cent."""
     parts = _row_parts(above, columns, amounts_in(above, 0, decimal_hint), amount=None)
-    price_col = columns.get("unit_price")
-    if parts.unit_price is None and price_col and decimal_hint:
+    if parts.unit_price is None and decimal_hint:
         # Unit prices with four decimals ("9,9000"), which money amounts never have.
         for word in above.words:
-            centre = (word.x0 + word.x1) / 2
             match = _FOUR_DECIMALS.fullmatch(word.text.replace(decimal_hint, "#"))
-            if match and price_col[0] - 40 <= centre <= price_col[1] + 40:
+            if match and _under_price(columns, (word.x0 + word.x1) / 2):
                 parts.unit_price = Decimal(f"{match.group(1)}.{match.group(2)}")
     if parts.quantity is None or parts.unit_price is None or not parts.description:
         return None
